@@ -1,0 +1,33 @@
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils import translation
+
+from cloudportal.core.emails import email_queue
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """allauth's emails go through the portal's outbox, in text and HTML, in the
+    recipient's language."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        from .selectors import user_for_email
+
+        user = context.get("user") or user_for_email(email=email)
+        language = getattr(user, "language", None) or translation.get_language()
+        site = SimpleNamespace(name=settings.OPERATOR_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+        ctx = {"email": email, "current_site": site, **context}
+        ctx.pop("request", None)
+        email_queue(to=email, template=template_prefix, context=ctx, language=language, user=user)
+
+    def render_mail(self, template_prefix, email, context, headers=None) -> EmailMultiAlternatives:
+        from cloudportal.core.emails import email_render
+
+        rendered = email_render(template=template_prefix, context=context)
+        to = [email] if isinstance(email, str) else email
+        msg = EmailMultiAlternatives(rendered.subject, rendered.text, self.get_from_email(), to, headers=headers)
+        msg.attach_alternative(rendered.html, "text/html")
+        return msg

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def portal(request):
+    return {"OPERATOR_NAME": settings.OPERATOR_NAME}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Makes sure what the test suite runs against is there and running:
+# PostgreSQL, Redis and Chromium (from the system's packages when missing).
+set -euo pipefail
+
+pg_host=${PGHOST:-127.0.0.1}
+if ! pg_isready -q -h "$pg_host" 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "Starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
+    for _ in $(seq 1 30); do pg_isready -q -h "$pg_host" && break; sleep 1; done
+  fi
+  pg_isready -h "$pg_host" || { echo "PostgreSQL is not reachable at $pg_host" >&2; exit 1; }
+fi
+
+if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+  if command -v redis-server >/dev/null 2>&1; then
+    echo "Starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
+    for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
+  fi
+  redis-cli -h 127.0.0.1 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+fi
+
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  echo "Installing Chromium from the system's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
