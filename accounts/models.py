@@ -5,6 +5,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cloudportal.crypto import EncryptedTextField, mask
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -41,6 +43,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    email_service_improvement = models.BooleanField(
+        _("service-improvement emails"),
+        default=False,
+        help_text=_("Occasional emails about improvements to the service."),
+    )
+    email_deletion_notices = models.BooleanField(
+        _("deletion notices"),
+        default=True,
+        help_text=_("An email each time some of your data is deleted."),
+    )
 
     objects = UserManager()
 
@@ -61,3 +73,163 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class Profile(models.Model):
+    """What the customer tells us about themselves. ID number and IBAN are encrypted
+    at rest and shown masked everywhere but the form that edits them."""
+
+    class IdDocumentType(models.TextChoices):
+        PASSPORT = "passport", _("Passport")
+        NATIONAL_ID = "national_id", _("National identity card")
+        RESIDENCE_PERMIT = "residence_permit", _("Residence permit")
+        DRIVING_LICENCE = "driving_licence", _("Driving licence")
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile", verbose_name=_("customer"))
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    street = models.CharField(_("street address"), max_length=300, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("Two-letter code, e.g. FR"))
+    phone = models.CharField(_("phone"), max_length=32, blank=True, help_text=_("Stored in international form"))
+    id_document_type = models.CharField(
+        _("ID document type"), max_length=20, choices=IdDocumentType.choices, blank=True
+    )
+    id_number = EncryptedTextField(_("ID document number"), blank=True)
+    iban = EncryptedTextField(_("bank account (IBAN)"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    #: Fields shown masked; their clear values appear only in the editing form.
+    SENSITIVE_FIELDS = ("id_number", "iban")
+    EDITABLE_FIELDS = (
+        "full_name",
+        "company",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "phone",
+        "id_document_type",
+        "id_number",
+        "iban",
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        permissions = [("view_sensitive_profile", _("Can see ID numbers and IBANs in clear"))]
+
+    def __str__(self) -> str:
+        return str(_("Profile of customer #%(id)s") % {"id": self.user_id})
+
+    def masked(self, field_name: str) -> str:
+        return mask(getattr(self, field_name))
+
+
+class ActivityEvent(models.Model):
+    """One entry of a customer's activity history: a change to their data or a staff
+    view of it. Holds field names, never the values."""
+
+    class Actor(models.TextChoices):
+        CUSTOMER = "customer", _("you")
+        STAFF = "staff", _("staff")
+        JOB = "job", _("automatic job")
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("added")
+        CHANGED = "changed", _("changed")
+        DELETED = "deleted", _("deleted")
+        VIEWED = "viewed", _("viewed")
+        REQUESTED = "requested", _("requested")
+        ANSWERED = "answered", _("answered")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activity", verbose_name=_("customer"))
+    actor_kind = models.CharField(_("by"), max_length=10, choices=Actor.choices)
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    category = models.CharField(_("category"), max_length=40)
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("activity event")
+        verbose_name_plural = _("activity history")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="activity_user_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.category}"
+
+
+class DataRequest(models.Model):
+    """A customer's request to staff: a correction they cannot make themselves, or a
+    question about how their data is used. Due one month after it is filed; staff
+    may extend by up to two months with a reason the customer is told."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", _("Correct data I cannot change myself")
+        INFORMATION = "information", _("How is my data used?")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Received")
+        IN_PROGRESS = "in_progress", _("In progress")
+        ANSWERED = "answered", _("Answered")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_requests", verbose_name=_("customer"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    category = models.CharField(_("about"), max_length=40, blank=True)
+    message = models.TextField(_("request"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("filed"), default=timezone.now)
+    due_at = models.DateTimeField(_("due"))
+    extension_reason = models.TextField(_("reason for the extension"), blank=True)
+    extended_at = models.DateTimeField(_("extended"), null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_data_requests",
+        limit_choices_to={"is_staff": True},
+        verbose_name=_("assigned to"),
+    )
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    reminded_at = models.DateTimeField(_("staff last reminded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data request")
+        verbose_name_plural = _("data requests")
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="datarequest_user_idx"),
+            models.Index(fields=["due_at"], name="datarequest_open_due_idx", condition=~models.Q(status="answered")),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Request #%(id)s") % {"id": self.pk})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.ANSWERED
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at < timezone.now()

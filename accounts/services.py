@@ -1,16 +1,333 @@
+"""Writes to a customer's account data. Views, the admin, commands and tasks all come
+through here, so each change gets the same checks, history entry and email."""
+
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import transaction
+import calendar
+from datetime import datetime
 
-from .models import User
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cloudportal.core.emails import email_queue
+
+from .models import ActivityEvent, DataRequest, Profile, User
+
+Actor = ActivityEvent.Actor
+
+#: How long staff have to answer, and the longest extension the law allows.
+DATA_REQUEST_MONTHS = 1
+DATA_REQUEST_MAX_EXTENSION_MONTHS = 2
+#: Staff are reminded of open requests due within this many days.
+DATA_REQUEST_REMIND_DAYS = 7
+
+
+# --- Activity history -------------------------------------------------------
+
+
+def activity_record(
+    *,
+    user: User,
+    action: str,
+    category: str,
+    actor_kind: str,
+    actor: User | None = None,
+    fields: list[str] | tuple[str, ...] = (),
+    note: str = "",
+) -> ActivityEvent:
+    """The one way anything lands in a customer's activity history."""
+    if actor_kind == Actor.STAFF and actor is None:
+        raise ValueError("a staff event names the staff member")
+    return ActivityEvent.objects.create(
+        user=user,
+        action=action,
+        category=category,
+        actor_kind=actor_kind,
+        actor=actor if actor_kind == Actor.STAFF else None,
+        fields=list(fields),
+        note=note[:200],
+    )
+
+
+def _actor_kind(*, user: User, actor: User | None) -> str:
+    if actor is None:
+        return Actor.JOB
+    return Actor.CUSTOMER if actor.pk == user.pk else Actor.STAFF
+
+
+# --- Deletion notices -------------------------------------------------------
+
+
+def deletion_notice_send(*, user: User, category: str, fields: list[str]) -> None:
+    """Tell the customer that data was deleted, unless they turned notices off."""
+    if not user.email_deletion_notices:
+        return
+    from cloudportal.privacy import category as privacy_category
+
+    email_queue(
+        to=user.email,
+        user=user,
+        template="emails/deletion_notice",
+        context={"category": privacy_category(category).label, "fields": fields},
+    )
+
+
+# --- Profile ----------------------------------------------------------------
+
+
+def profile_get(*, user: User) -> Profile:
+    profile, _created = Profile.objects.get_or_create(user=user)
+    return profile
 
 
 @transaction.atomic
-def user_language_set(*, user: User, language: str) -> User:
-    if language not in dict(settings.LANGUAGES):
-        raise ValueError("unsupported language")
-    if user.language != language:
-        user.language = language
-        user.save(update_fields=["language"])
+def profile_update(*, user: User, actor: User | None, data: dict) -> Profile:
+    """Apply validated profile values. A field that had a value and is now empty is
+    a deletion: recorded as such and announced by email."""
+    profile = Profile.objects.select_for_update().filter(user=user).first() or Profile(user=user)
+    changed: list[str] = []
+    cleared: list[str] = []
+    for name in Profile.EDITABLE_FIELDS:
+        if name not in data:
+            continue
+        old = getattr(profile, name) or ""
+        new = data[name] or ""
+        if old == new:
+            continue
+        setattr(profile, name, new)
+        (cleared if old and not new else changed).append(name)
+    if not (changed or cleared) and profile.pk:
+        return profile
+    profile.save()
+    kind = _actor_kind(user=user, actor=actor)
+    labels = _field_labels(Profile)
+    if changed:
+        activity_record(
+            user=user,
+            action=ActivityEvent.Action.CHANGED,
+            category="profile",
+            actor_kind=kind,
+            actor=actor,
+            fields=changed,
+        )
+    if cleared:
+        activity_record(
+            user=user,
+            action=ActivityEvent.Action.DELETED,
+            category="profile",
+            actor_kind=kind,
+            actor=actor,
+            fields=cleared,
+        )
+        deletion_notice_send(user=user, category="profile", fields=[labels[n] for n in cleared])
+    return profile
+
+
+def _field_labels(model) -> dict[str, str]:
+    return {f.name: f.verbose_name for f in model._meta.fields}
+
+
+def profile_view_record(*, user: User, staff: User) -> ActivityEvent:
+    """A staff member opened the customer's record in the admin."""
+    return activity_record(
+        user=user,
+        action=ActivityEvent.Action.VIEWED,
+        category="profile",
+        actor_kind=Actor.STAFF,
+        actor=staff,
+    )
+
+
+# --- Preferences ------------------------------------------------------------
+
+PREFERENCE_FIELDS = ("email_service_improvement", "email_deletion_notices", "language")
+
+
+@transaction.atomic
+def preferences_update(*, user: User, actor: User | None, data: dict) -> User:
+    if "language" in data and data["language"] not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the offered languages.")})
+    changed = [name for name in PREFERENCE_FIELDS if name in data and getattr(user, name) != data[name]]
+    if not changed:
+        return user
+    for name in changed:
+        setattr(user, name, data[name])
+    user.save(update_fields=changed)
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.CHANGED,
+        category="preferences",
+        actor_kind=_actor_kind(user=user, actor=actor),
+        actor=actor,
+        fields=changed,
+    )
     return user
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    return preferences_update(user=user, actor=user, data={"language": language})
+
+
+# --- Data requests ----------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day `months` later, or the month's last day when it is shorter."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+@transaction.atomic
+def data_request_file(*, user: User, kind: str, message: str, category: str = "") -> DataRequest:
+    message = message.strip()
+    if not message:
+        raise ValidationError({"message": _("Tell us what you need.")})
+    if kind not in DataRequest.Kind.values:
+        raise ValidationError({"kind": _("Choose what your request is about.")})
+    now = timezone.now()
+    request = DataRequest.objects.create(
+        user=user,
+        kind=kind,
+        category=category,
+        message=message,
+        created_at=now,
+        due_at=add_months(now, DATA_REQUEST_MONTHS),
+    )
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.REQUESTED,
+        category="data_requests",
+        actor_kind=Actor.CUSTOMER,
+        actor=user,
+        note=request.get_kind_display(),
+    )
+    return request
+
+
+@transaction.atomic
+def data_request_assign(*, data_request: DataRequest, staff: User | None) -> DataRequest:
+    if staff is not None and not staff.is_staff:
+        raise ValidationError({"assigned_to": _("Only staff members can be assigned a request.")})
+    data_request.assigned_to = staff
+    if staff is not None and data_request.status == DataRequest.Status.OPEN:
+        data_request.status = DataRequest.Status.IN_PROGRESS
+    data_request.save(update_fields=["assigned_to", "status"])
+    return data_request
+
+
+@transaction.atomic
+def data_request_extend(*, data_request: DataRequest, staff: User, due_at: datetime, reason: str) -> DataRequest:
+    """Push the due date back, at most two months past the legal one, with a reason
+    that the customer is told by email."""
+    reason = reason.strip()
+    if not data_request.is_open:
+        raise ValidationError(_("An answered request cannot be extended."))
+    if not reason:
+        raise ValidationError({"extension_reason": _("An extension needs a reason; the customer is told it.")})
+    legal_due = add_months(data_request.created_at, DATA_REQUEST_MONTHS)
+    latest = add_months(legal_due, DATA_REQUEST_MAX_EXTENSION_MONTHS)
+    if due_at <= data_request.due_at:
+        raise ValidationError({"due_at": _("An extension must move the due date later.")})
+    if due_at > latest:
+        raise ValidationError({"due_at": _("The due date can be extended by two months at most.")})
+    data_request.due_at = due_at
+    data_request.extension_reason = reason
+    data_request.extended_at = timezone.now()
+    data_request.save(update_fields=["due_at", "extension_reason", "extended_at"])
+    user = data_request.user
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.CHANGED,
+        category="data_requests",
+        actor_kind=Actor.STAFF,
+        actor=staff,
+        fields=["due_at"],
+    )
+    email_queue(
+        to=user.email,
+        user=user,
+        template="emails/data_request_extended",
+        context={"data_request": data_request, "url": settings.SITE_URL + "/me/requests/"},
+    )
+    return data_request
+
+
+@transaction.atomic
+def data_request_answer(*, data_request: DataRequest, staff: User, answer: str) -> DataRequest:
+    """Record the answer and email it to the customer. Answering twice is refused."""
+    answer = answer.strip()
+    if not answer:
+        raise ValidationError({"answer": _("Write the answer the customer will receive.")})
+    locked = DataRequest.objects.select_for_update().get(pk=data_request.pk)
+    if not locked.is_open:
+        raise ValidationError(_("This request has already been answered."))
+    locked.answer = answer
+    locked.status = DataRequest.Status.ANSWERED
+    locked.answered_at = timezone.now()
+    locked.answered_by = staff
+    locked.save(update_fields=["answer", "status", "answered_at", "answered_by"])
+    user = locked.user
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.ANSWERED,
+        category="data_requests",
+        actor_kind=Actor.STAFF,
+        actor=staff,
+        note=locked.get_kind_display(),
+    )
+    email_queue(
+        to=user.email,
+        user=user,
+        template="emails/data_request_answered",
+        context={"data_request": locked, "url": settings.SITE_URL + "/me/requests/"},
+    )
+    return locked
+
+
+def data_requests_remind_staff(*, now: datetime | None = None) -> int:
+    """Email staff about open requests due soon or overdue, at most once a day each.
+    Goes to the assignee, or to every active Support and Privacy officer member."""
+    from datetime import timedelta
+
+    from .groups import PRIVACY_OFFICER, SUPPORT
+
+    now = now or timezone.now()
+    soon = now + timedelta(days=DATA_REQUEST_REMIND_DAYS)
+    due = (
+        DataRequest.objects.exclude(status=DataRequest.Status.ANSWERED)
+        .filter(due_at__lte=soon)
+        .filter(Q(reminded_at__isnull=True) | Q(reminded_at__lte=now - timedelta(hours=23)))
+        .select_related("assigned_to")
+        .order_by("due_at")
+    )
+    team = list(
+        User.objects.filter(is_active=True, is_staff=True, groups__name__in=[SUPPORT, PRIVACY_OFFICER]).distinct()
+    )
+    per_recipient: dict[int, tuple[User, list[DataRequest]]] = {}
+    reminded = []
+    for data_request in due:
+        recipients = [data_request.assigned_to] if data_request.assigned_to else team
+        for staff in recipients:
+            per_recipient.setdefault(staff.pk, (staff, []))[1].append(data_request)
+        reminded.append(data_request.pk)
+    with transaction.atomic():
+        for staff, items in per_recipient.values():
+            email_queue(
+                to=staff.email,
+                user=None,
+                language=staff.language,
+                template="emails/data_requests_reminder",
+                context={
+                    "staff": staff,
+                    "items": items,
+                    "url": settings.SITE_URL + "/admin/accounts/datarequest/?status__exact=open",
+                },
+            )
+        DataRequest.objects.filter(pk__in=reminded).update(reminded_at=now)
+    return len(reminded)

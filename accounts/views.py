@@ -1,9 +1,24 @@
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_POST
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from .services import user_language_set
+from cloudportal.privacy import categories
+
+from .forms import DataRequestForm, PreferencesForm, ProfileForm
+from .models import DataRequest, Profile, User
+from .selectors import activity_for, data_requests_for
+from .services import data_request_file, preferences_update, profile_get, profile_update, user_language_set
+
+ACTIVITY_PAGE_SIZE = 25
+ACTIVITY_FIELD_LABELS = {f.name: f.verbose_name for model in (Profile, User, DataRequest) for f in model._meta.fields}
 
 
 @require_POST
@@ -14,3 +29,122 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         user_language_set(user=request.user, language=language)
     return response
+
+
+def _form_invalid(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    messages.error(request, _("Nothing was saved: please correct the fields marked below."))
+    return render(request, template, context, status=400)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    profile = profile_get(user=request.user)
+    rows = []
+    for name in Profile.EDITABLE_FIELDS:
+        field = Profile._meta.get_field(name)
+        if name in Profile.SENSITIVE_FIELDS:
+            value = profile.masked(name)
+        elif name == "id_document_type":
+            value = profile.get_id_document_type_display()
+        elif name == "country":
+            value = dict(ProfileForm().fields["country"].choices).get(profile.country, "") if profile.country else ""
+        else:
+            value = getattr(profile, name)
+        rows.append({"name": name, "label": field.verbose_name, "value": value})
+    return render(request, "accounts/profile.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request: HttpRequest) -> HttpResponse:
+    profile = profile_get(user=request.user)
+    if request.method == "POST":
+        form = ProfileForm(request.POST, instance=profile)
+        if form.is_valid():
+            profile_update(user=request.user, actor=request.user, data=form.cleaned_data)
+            messages.success(request, _("Your profile has been saved."))
+            return redirect("me:profile")
+        return _form_invalid(request, "accounts/profile_form.html", {"form": form})
+    return render(request, "accounts/profile_form.html", {"form": ProfileForm(instance=profile)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = PreferencesForm(request.POST, instance=User.objects.get(pk=request.user.pk))
+        if form.is_valid():
+            user = preferences_update(user=request.user, actor=request.user, data=form.cleaned_data)
+            messages.success(request, _("Your preferences have been saved."))
+            response = redirect("me:preferences")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                user.language,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            )
+            return response
+        return _form_invalid(request, "accounts/preferences.html", {"form": form})
+    return render(request, "accounts/preferences.html", {"form": PreferencesForm(instance=request.user)})
+
+
+def _url_or_none(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+@login_required
+def data_held(request: HttpRequest) -> HttpResponse:
+    """ "What we hold", built from the privacy registry."""
+    user = request.user
+    held = [
+        {
+            "category": c,
+            "counts": c.counts(user),
+            "sample": c.sample(user),
+            "correct_url": _url_or_none(c.correct_url),
+        }
+        for c in categories()
+    ]
+    links = {"export": _url_or_none("me:export"), "delete": _url_or_none("me:delete")}
+    return render(request, "accounts/data_held.html", {"held": held, "links": links})
+
+
+@login_required
+def activity(request: HttpRequest) -> HttpResponse:
+    paginator = Paginator(activity_for(user=request.user), ACTIVITY_PAGE_SIZE)
+    try:
+        page = paginator.page(request.GET.get("page", 1))
+    except (PageNotAnInteger, EmptyPage):
+        if paginator.count == 0 and request.GET.get("page", "1") == "1":
+            page = paginator.page(1)
+        else:
+            raise Http404(_("There is no such page.")) from None
+    labels = {c.key: c.label for c in categories()}
+    for event in page.object_list:
+        event.category_label = labels.get(event.category, event.category)
+        event.field_labels = [ACTIVITY_FIELD_LABELS.get(name, name) for name in event.fields]
+    return render(request, "accounts/activity.html", {"page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def data_requests(request: HttpRequest) -> HttpResponse:
+    form = DataRequestForm(request.POST or None)
+    context = {"form": form, "requests": data_requests_for(user=request.user)}
+    if request.method == "POST":
+        if not form.is_valid():
+            return _form_invalid(request, "accounts/requests.html", context)
+        try:
+            data_request_file(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return _form_invalid(request, "accounts/requests.html", context)
+        messages.success(request, _("Your request has been sent. We will answer by email within one month."))
+        return redirect("me:requests")
+    return render(request, "accounts/requests.html", context)

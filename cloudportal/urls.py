@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", accounts_views.language_set, name="set_language"),
     path("privacy/", include("policies.urls")),
+    path("me/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,7 @@ class CoreConfig(AppConfig):
     name = "cloudportal.core"
     label = "core"
     verbose_name = _("Portal")
+
+    def ready(self) -> None:
+        # Every app declares its personal data in <app>/privacy.py.
+        autodiscover_modules("privacy")

@@ -31,6 +31,18 @@ def _embedded_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _embedded_encryption_key() -> str:
+    """A Fernet key kept in .local/ for the embedded portal."""
+    from cryptography.fernet import Fernet
+
+    LOCAL_DIR.mkdir(exist_ok=True)
+    path = LOCAL_DIR / "field_encryption_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 # --- Core -------------------------------------------------------------------
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -127,6 +139,8 @@ else:
     }
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [_embedded_encryption_key()]
 
 # --- Passwords and sign-in (django-allauth) ---------------------------------
 

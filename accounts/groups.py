@@ -1,0 +1,50 @@
+"""The staff groups of SPEC §4 and their permissions.
+
+Support works with customers' records with sensitive fields masked and answers data
+requests. Privacy officers can also see sensitive fields in clear, correct profiles
+and publish privacy statements (later: legal holds and disclosures).
+"""
+
+SUPPORT = "Support"
+PRIVACY_OFFICER = "Privacy officer"
+
+_SUPPORT_PERMISSIONS = [
+    "accounts.view_user",
+    "accounts.view_profile",
+    "accounts.view_activityevent",
+    "accounts.view_datarequest",
+    "accounts.change_datarequest",
+]
+
+GROUP_PERMISSIONS: dict[str, list[str]] = {
+    SUPPORT: _SUPPORT_PERMISSIONS,
+    PRIVACY_OFFICER: [
+        *_SUPPORT_PERMISSIONS,
+        "accounts.change_profile",
+        "accounts.view_sensitive_profile",
+        "policies.view_statementversion",
+        "policies.add_statementversion",
+        "policies.change_statementversion",
+    ],
+}
+
+
+def groups_sync(apps=None) -> None:
+    """Create the groups and give them exactly their permissions. Idempotent."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, apps=apps)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in GROUP_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        wanted = []
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)

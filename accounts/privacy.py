@@ -1,0 +1,320 @@
+"""The accounts app's categories in the privacy registry."""
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
+from django.utils.translation import gettext_lazy as _
+
+from cloudportal.privacy import Category, Count, ErasureResult, register
+
+from .models import ActivityEvent, DataRequest, Profile, User
+
+HOSTING = _("our hosting provider (data centres in the EU)")
+EMAIL_PROVIDER = _("our email delivery provider")
+LIFE_OF_ACCOUNT = _("For as long as you have an account; deleted when you delete it.")
+EU_DATABASE = _("Our PostgreSQL database, in EU data centres")
+
+
+# --- Account ----------------------------------------------------------------
+
+
+def _account_counts(user: User) -> list[Count]:
+    return [
+        Count(_("email addresses"), EmailAddress.objects.filter(user=user).count()),
+        Count(_("two-factor methods"), Authenticator.objects.filter(user=user).count()),
+        Count(_("sign-in sessions"), UserSession.objects.filter(user=user).count()),
+    ]
+
+
+def _account_sample(user: User) -> list[str]:
+    emails = EmailAddress.objects.filter(user=user).order_by("-primary", "email")[:3]
+    return [e.email for e in emails]
+
+
+def _account_export(user: User) -> list[dict]:
+    return [
+        {
+            "email": user.email,
+            "joined": user.date_joined.isoformat(),
+            "last_sign_in": user.last_login.isoformat() if user.last_login else None,
+            "email_addresses": [
+                {"email": e.email, "verified": e.verified, "primary": e.primary}
+                for e in EmailAddress.objects.filter(user=user)
+            ],
+            "two_factor_methods": [
+                {"type": a.type, "created": a.created_at.isoformat()} for a in Authenticator.objects.filter(user=user)
+            ],
+            "sign_in_sessions": [
+                {"ip": s.ip, "user_agent": s.user_agent, "created": s.created_at.isoformat()}
+                for s in UserSession.objects.filter(user=user)
+            ],
+        }
+    ]
+
+
+def _account_erase(user: User) -> ErasureResult:
+    deleted = {}
+    for label, model in (
+        ("sign-in sessions", UserSession),
+        ("two-factor methods", Authenticator),
+        ("email addresses", EmailAddress),
+    ):
+        deleted[label], _by_model = model.objects.filter(user=user).delete()
+    return ErasureResult(deleted=deleted)
+
+
+register(
+    Category(
+        key="account",
+        label=_("Account"),
+        description=_("What lets you sign in: your email addresses, password, two-factor methods and sessions."),
+        fields=(_("email addresses"), _("password (stored only as a hash)"), _("two-factor methods"), _("sessions")),
+        purpose=_("To give you, and only you, access to your data."),
+        legal_basis=_("Performance of our contract with you"),
+        retention=LIFE_OF_ACCOUNT,
+        storage=EU_DATABASE,
+        processors=(HOSTING, EMAIL_PROVIDER),
+        correction=_("Change your email addresses, password and two-factor methods in your account settings."),
+        correct_url="account_email",
+        models=(
+            "accounts.User",
+            "account.EmailAddress",
+            "account.EmailConfirmation",
+            "mfa.Authenticator",
+            "usersessions.UserSession",
+        ),
+        counts=_account_counts,
+        sample=_account_sample,
+        export=_account_export,
+        erase=_account_erase,
+        order=10,
+    )
+)
+
+
+# --- Profile ----------------------------------------------------------------
+
+
+def _profile_values(user: User) -> list[tuple[str, str]]:
+    """(label, display value) for filled fields, sensitive ones masked."""
+    profile = Profile.objects.filter(user=user).first()
+    if profile is None:
+        return []
+    labels = {f.name: f.verbose_name for f in Profile._meta.fields}
+    rows = []
+    for name in Profile.EDITABLE_FIELDS:
+        value = getattr(profile, name)
+        if not value:
+            continue
+        if name in Profile.SENSITIVE_FIELDS:
+            value = profile.masked(name)
+        elif name == "id_document_type":
+            value = profile.get_id_document_type_display()
+        rows.append((str(labels[name]), str(value)))
+    return rows
+
+
+def _profile_counts(user: User) -> list[Count]:
+    return [Count(_("fields filled in"), len(_profile_values(user)))]
+
+
+def _profile_sample(user: User) -> list[str]:
+    return [f"{label}: {value}" for label, value in _profile_values(user)[:3]]
+
+
+def _profile_export(user: User) -> list[dict]:
+    profile = Profile.objects.filter(user=user).first()
+    if profile is None:
+        return []
+    return [{name: getattr(profile, name) for name in Profile.EDITABLE_FIELDS}]
+
+
+def _profile_erase(user: User) -> ErasureResult:
+    count, _by_model = Profile.objects.filter(user=user).delete()
+    return ErasureResult(deleted={"profile": count})
+
+
+register(
+    Category(
+        key="profile",
+        label=_("Profile"),
+        description=_("Who you are and how to reach and bill you."),
+        fields=(
+            _("full name"),
+            _("company"),
+            _("postal address"),
+            _("phone"),
+            _("ID document type and number"),
+            _("bank account (IBAN)"),
+        ),
+        purpose=_("To provide and bill the service, and to identify you when the law requires it."),
+        legal_basis=_("Performance of our contract with you; legal obligation for the ID document"),
+        retention=LIFE_OF_ACCOUNT,
+        storage=_("Our PostgreSQL database, in EU data centres; ID number and IBAN encrypted"),
+        processors=(HOSTING,),
+        correction=_("Edit your profile yourself."),
+        correct_url="me:profile_edit",
+        models=("accounts.Profile",),
+        counts=_profile_counts,
+        sample=_profile_sample,
+        export=_profile_export,
+        erase=_profile_erase,
+        order=20,
+    )
+)
+
+
+# --- Preferences ------------------------------------------------------------
+
+
+def _preferences_export(user: User) -> list[dict]:
+    return [
+        {
+            "service_improvement_emails": user.email_service_improvement,
+            "deletion_notice_emails": user.email_deletion_notices,
+            "language": user.language,
+        }
+    ]
+
+
+def _preferences_sample(user: User) -> list[str]:
+    yes, no = _("yes"), _("no")
+    return [
+        f"{_('Service-improvement emails')}: {yes if user.email_service_improvement else no}",
+        f"{_('Deletion notices')}: {yes if user.email_deletion_notices else no}",
+        f"{_('Language')}: {user.get_language_display()}",
+    ]
+
+
+def _preferences_erase(user: User) -> ErasureResult:
+    # They live on the account row, which goes with the account.
+    return ErasureResult(deleted={"preferences": 3})
+
+
+register(
+    Category(
+        key="preferences",
+        label=_("Preferences"),
+        description=_("Which emails you want from us, and your language."),
+        fields=(_("service-improvement emails"), _("deletion-notice emails"), _("language")),
+        purpose=_("To write to you only as you wish, in your language."),
+        legal_basis=_("Your consent (service-improvement emails); our legitimate interest (the rest)"),
+        retention=LIFE_OF_ACCOUNT,
+        storage=EU_DATABASE,
+        processors=(HOSTING,),
+        correction=_("Change them on your preferences page."),
+        correct_url="me:preferences",
+        models=(),
+        counts=lambda user: [Count(_("settings"), 3)],
+        sample=_preferences_sample,
+        export=_preferences_export,
+        erase=_preferences_erase,
+        order=30,
+    )
+)
+
+
+# --- Activity history -------------------------------------------------------
+
+
+def _activity_export(user: User) -> list[dict]:
+    return [
+        {
+            "when": e.created_at.isoformat(),
+            "action": e.action,
+            "category": e.category,
+            "fields": e.fields,
+            "by": e.actor_kind,
+            "note": e.note,
+        }
+        for e in ActivityEvent.objects.filter(user=user).order_by("created_at").iterator()
+    ]
+
+
+def _activity_sample(user: User) -> list[str]:
+    return [
+        f"{e.created_at:%Y-%m-%d %H:%M} · {e.get_action_display()} · {e.category}"
+        for e in ActivityEvent.objects.filter(user=user)[:3]
+    ]
+
+
+def _activity_erase(user: User) -> ErasureResult:
+    count, _by_model = ActivityEvent.objects.filter(user=user).delete()
+    return ErasureResult(deleted={"activity events": count})
+
+
+register(
+    Category(
+        key="activity",
+        label=_("Activity history"),
+        description=_("Every change to your data and every time our staff looked at it: what, by whom and when."),
+        fields=(_("what happened"), _("who did it (you, staff, an automatic job)"), _("when")),
+        purpose=_("So that you can check who did what with your data."),
+        legal_basis=_("Legal obligation (accountability)"),
+        retention=LIFE_OF_ACCOUNT,
+        storage=EU_DATABASE,
+        processors=(HOSTING,),
+        correction=_("It is a record of facts and cannot be edited; ask us if something looks wrong."),
+        correct_url="me:requests",
+        models=("accounts.ActivityEvent",),
+        counts=lambda user: [Count(_("events"), ActivityEvent.objects.filter(user=user).count())],
+        sample=_activity_sample,
+        export=_activity_export,
+        erase=_activity_erase,
+        order=70,
+    )
+)
+
+
+# --- Data requests ----------------------------------------------------------
+
+
+def _requests_export(user: User) -> list[dict]:
+    return [
+        {
+            "filed": r.created_at.isoformat(),
+            "kind": r.kind,
+            "request": r.message,
+            "status": r.status,
+            "due": r.due_at.isoformat(),
+            "extension_reason": r.extension_reason,
+            "answer": r.answer,
+            "answered": r.answered_at.isoformat() if r.answered_at else None,
+        }
+        for r in DataRequest.objects.filter(user=user).order_by("created_at")
+    ]
+
+
+def _requests_sample(user: User) -> list[str]:
+    return [
+        f"{r.created_at:%Y-%m-%d} · {r.get_kind_display()} · {r.get_status_display()}"
+        for r in DataRequest.objects.filter(user=user).order_by("-created_at")[:3]
+    ]
+
+
+def _requests_erase(user: User) -> ErasureResult:
+    count, _by_model = DataRequest.objects.filter(user=user).delete()
+    return ErasureResult(deleted={"data requests": count})
+
+
+register(
+    Category(
+        key="data_requests",
+        label=_("Data requests"),
+        description=_("What you asked our staff about your data, and their answers."),
+        fields=(_("your request"), _("our answer"), _("status and dates")),
+        purpose=_("To answer you, within the time the law gives us."),
+        legal_basis=_("Legal obligation (your rights over your data)"),
+        retention=_("12 months after the request is answered."),
+        storage=EU_DATABASE,
+        processors=(HOSTING, EMAIL_PROVIDER),
+        correction=_("File a new request if an answer needs a follow-up."),
+        correct_url="me:requests",
+        models=("accounts.DataRequest",),
+        counts=lambda user: [Count(_("requests"), DataRequest.objects.filter(user=user).count())],
+        sample=_requests_sample,
+        export=_requests_export,
+        erase=_requests_erase,
+        order=90,
+    )
+)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "me"
+
+urlpatterns = [
+    path("", views.profile, name="profile"),
+    path("edit/", views.profile_edit, name="profile_edit"),
+    path("preferences/", views.preferences, name="preferences"),
+    path("data/", views.data_held, name="data"),
+    path("activity/", views.activity, name="activity"),
+    path("requests/", views.data_requests, name="requests"),
+]

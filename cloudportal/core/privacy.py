@@ -1,0 +1,58 @@
+"""The record of emails sent to a customer, in the privacy registry."""
+
+from django.utils.translation import gettext_lazy as _
+
+from cloudportal.privacy import Category, Count, ErasureResult, register
+
+from .models import OutboundEmail
+
+
+def _emails_export(user) -> list[dict]:
+    return [
+        {
+            "to": e.to,
+            "subject": e.subject,
+            "status": e.status,
+            "queued": e.created_at.isoformat(),
+            "sent": e.sent_at.isoformat() if e.sent_at else None,
+        }
+        for e in OutboundEmail.objects.filter(user=user).order_by("created_at").iterator()
+    ]
+
+
+def _emails_sample(user) -> list[str]:
+    return [
+        f"{e.created_at:%Y-%m-%d} · {e.subject}"
+        for e in OutboundEmail.objects.filter(user=user).order_by("-created_at")[:3]
+    ]
+
+
+def _emails_erase(user) -> ErasureResult:
+    count, _by_model = OutboundEmail.objects.filter(user=user).delete()
+    return ErasureResult(deleted={"emails": count})
+
+
+register(
+    Category(
+        key="emails",
+        label=_("Emails we sent you"),
+        description=_(
+            "A record of the emails we sent you: address, subject and when. The message itself is "
+            "deleted once it has been delivered."
+        ),
+        fields=(_("recipient address"), _("subject"), _("dates and delivery status")),
+        purpose=_("To deliver our messages reliably and to show that we kept you informed."),
+        legal_basis=_("Legal obligation (notices about your data); performance of our contract"),
+        retention=_("For as long as you have an account; deleted when you delete it."),
+        storage=_("Our PostgreSQL database, in EU data centres"),
+        processors=(_("our hosting provider (data centres in the EU)"), _("our email delivery provider")),
+        correction=_("Change the address we write to in your account settings."),
+        correct_url="account_email",
+        models=("core.OutboundEmail",),
+        counts=lambda user: [Count(_("emails"), OutboundEmail.objects.filter(user=user).count())],
+        sample=_emails_sample,
+        export=_emails_export,
+        erase=_emails_erase,
+        order=80,
+    )
+)

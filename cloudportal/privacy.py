@@ -1,0 +1,133 @@
+"""The privacy registry: the one place where categories of personal data are declared.
+
+Each app declares its categories in `<app>/privacy.py` by calling `register(...)`;
+the modules are imported at start-up (see `cloudportal.core.apps`). Everything that
+speaks about personal data as a whole ("What we hold", the export, erasure, the
+coverage test) reads the registry; nothing lists categories by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.utils.functional import Promise
+
+Text = str | Promise
+
+
+@dataclass(frozen=True)
+class Count:
+    label: Text
+    value: int
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What `erase(user)` did: counts deleted, and what is kept, why and until when."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
+    kept_reason: Text = ""
+    kept_until: Any = None
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: Text
+    description: Text
+    fields: tuple[Text, ...]
+    purpose: Text
+    legal_basis: Text
+    retention: Text
+    storage: Text
+    processors: tuple[Text, ...]
+    correction: Text
+    #: "app_label.ModelName" of every model holding this category's records.
+    models: tuple[str, ...]
+    counts: Callable[[Any], list[Count]]
+    sample: Callable[[Any], list[str]]
+    export: Callable[[Any], list[dict]]
+    erase: Callable[[Any], ErasureResult]
+    #: URL name of the page where the customer corrects it themselves, if any.
+    correct_url: str | None = None
+    order: int = 100
+
+
+_registry: dict[str, Category] = {}
+
+
+def register(category: Category) -> Category:
+    if category.key in _registry and _registry[category.key] is not category:
+        raise ValueError(f"privacy category {category.key!r} is registered twice")
+    for label in category.models:
+        apps.get_model(label)  # fails loudly on a typo
+    _registry[category.key] = category
+    return category
+
+
+def categories() -> list[Category]:
+    return sorted(_registry.values(), key=lambda c: (c.order, c.key))
+
+
+def category(key: str) -> Category:
+    return _registry[key]
+
+
+# --- Coverage ---------------------------------------------------------------
+
+#: Field names that carry a customer's identifier even without a foreign key.
+IDENTIFIER_FIELD_NAMES = frozenset({"email", "mac", "mac_address", "ip", "ip_address"})
+
+#: Models that reference users but hold no customer's personal data, each with why.
+NOT_PERSONAL: dict[str, str] = {
+    "admin.LogEntry": "Django's own admin log of staff actions; customers' history is the activity history.",
+    "auth.Permission": "permission definitions, no person.",
+    "auth.Group": "staff group definitions, no person.",
+}
+
+
+def _references_customer(model: type[models.Model], subject_labels: set[str]) -> bool:
+    for f in model._meta.get_fields():
+        if f.auto_created and not f.concrete:
+            continue  # reverse relations are the other model's concern
+        related = getattr(f, "related_model", None)
+        if f.is_relation and related is not None and related._meta.label in subject_labels:
+            return True
+        if getattr(f, "concrete", False) and (
+            f.name in IDENTIFIER_FIELD_NAMES or isinstance(f, models.EmailField | models.GenericIPAddressField)
+        ):
+            return True
+    return False
+
+
+def subject_models() -> set[str]:
+    """Models whose rows stand for a customer or one of their things."""
+    labels = {settings.AUTH_USER_MODEL}
+    labels.update(SUBJECT_MODELS)
+    return labels
+
+
+#: Other models that identify a customer (their foreign keys make a row personal).
+SUBJECT_MODELS: set[str] = set()
+
+
+def uncovered_models(candidates: Iterable[type[models.Model]] | None = None) -> list[str]:
+    """Labels of models that reference a customer but belong to no category."""
+    covered = {label for c in _registry.values() for label in c.models}
+    subjects = subject_models()
+    if candidates is None:
+        candidates = apps.get_models()
+    missing = []
+    for model in candidates:
+        label = model._meta.label
+        if label in covered or label in NOT_PERSONAL or model._meta.auto_created:
+            continue
+        if label in subjects or _references_customer(model, subjects):
+            missing.append(label)
+    return sorted(missing)
