@@ -58,7 +58,8 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = country_choices()
+        if "country" in self.fields:
+            self.fields["country"].choices = country_choices()
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data.get("phone", "").strip()

@@ -221,14 +221,11 @@ def data_request_assign(*, data_request: DataRequest, staff: User | None) -> Dat
     return data_request
 
 
-@transaction.atomic
-def data_request_extend(*, data_request: DataRequest, staff: User, due_at: datetime, reason: str) -> DataRequest:
-    """Push the due date back, at most two months past the legal one, with a reason
-    that the customer is told by email."""
-    reason = reason.strip()
+def data_request_extension_check(*, data_request: DataRequest, due_at: datetime, reason: str) -> None:
+    """Raise ValidationError unless this extension is allowed."""
     if not data_request.is_open:
         raise ValidationError(_("An answered request cannot be extended."))
-    if not reason:
+    if not reason.strip():
         raise ValidationError({"extension_reason": _("An extension needs a reason; the customer is told it.")})
     legal_due = add_months(data_request.created_at, DATA_REQUEST_MONTHS)
     latest = add_months(legal_due, DATA_REQUEST_MAX_EXTENSION_MONTHS)
@@ -236,6 +233,14 @@ def data_request_extend(*, data_request: DataRequest, staff: User, due_at: datet
         raise ValidationError({"due_at": _("An extension must move the due date later.")})
     if due_at > latest:
         raise ValidationError({"due_at": _("The due date can be extended by two months at most.")})
+
+
+@transaction.atomic
+def data_request_extend(*, data_request: DataRequest, staff: User, due_at: datetime, reason: str) -> DataRequest:
+    """Push the due date back, at most two months past the legal one, with a reason
+    that the customer is told by email."""
+    reason = reason.strip()
+    data_request_extension_check(data_request=data_request, due_at=due_at, reason=reason)
     data_request.due_at = due_at
     data_request.extension_reason = reason
     data_request.extended_at = timezone.now()

@@ -1,9 +1,14 @@
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -17,8 +22,48 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard_cards(*, user) -> list[dict]:
-    """Each app adds its card here as it lands; the shell shows what exists."""
-    return []
+    """Data held at a glance, from the registry, and the actions waiting for the customer."""
+    from accounts.selectors import data_requests_for
+    from cloudportal.privacy import categories
+
+    held = [c for c in categories() if any(count.value for count in c.counts(user))]
+    requests = list(data_requests_for(user=user)[:20])
+    open_count = sum(1 for r in requests if r.is_open)
+    answered_recently = [r for r in requests if r.answered_at and r.answered_at > timezone.now() - timedelta(days=30)]
+    cards = [
+        {
+            "title": _("What we hold"),
+            "url": reverse("me:data"),
+            "summary": ngettext(
+                "We hold data about you in %(count)d category.",
+                "We hold data about you in %(count)d categories.",
+                len(held),
+            )
+            % {"count": len(held)},
+            "items": [c.label for c in held],
+        },
+        {
+            "title": _("Your requests"),
+            "url": reverse("me:requests"),
+            "summary": ngettext(
+                "%(count)d request waiting for our answer.", "%(count)d requests waiting for our answer.", open_count
+            )
+            % {"count": open_count},
+            "items": [],
+        },
+    ]
+    if answered_recently:
+        cards.insert(
+            0,
+            {
+                "title": _("A request was answered"),
+                "url": reverse("me:requests"),
+                "summary": _("Our privacy team has answered you. Read the answer on your requests page."),
+                "items": [],
+                "pending": True,
+            },
+        )
+    return cards
 
 
 def _database_ok() -> bool:

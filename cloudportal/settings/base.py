@@ -248,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cloudportal.core.tasks.emails_send_pending",
         "schedule": 60.0,
     },
+    "remind-staff-of-data-requests": {
+        "task": "accounts.tasks.data_requests_remind",
+        "schedule": 24 * 60 * 60.0,
+    },
 }
 
 # --- Security ---------------------------------------------------------------

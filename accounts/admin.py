@@ -1,0 +1,303 @@
+"""Staff screens for customers, their profiles, activity and data requests.
+
+Sensitive profile fields (ID number, IBAN) are masked for staff without the
+`accounts.view_sensitive_profile` permission (Support); Privacy officers see and
+edit them. Every staff view of a customer's record lands in the customer's activity
+history, and every staff change goes through the services.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .forms import ProfileForm
+from .models import ActivityEvent, DataRequest, Profile, User
+from .services import (
+    data_request_answer,
+    data_request_assign,
+    data_request_extend,
+    data_request_extension_check,
+    profile_update,
+    profile_view_record,
+)
+
+SENSITIVE_PERMISSION = "accounts.view_sensitive_profile"
+
+
+def can_see_sensitive(request) -> bool:
+    return request.user.has_perm(SENSITIVE_PERMISSION)
+
+
+def _record_view(request, user: User | None) -> None:
+    """A GET of a customer's record by staff, not by the customer themselves."""
+    if request.method == "GET" and user is not None and user.pk != request.user.pk:
+        profile_view_record(user=user, staff=request.user)
+
+
+class SensitiveDisplayMixin:
+    """Read-only displays of the sensitive fields: masked, or clear for staff with
+    the permission. `get_fields` picks per request; nothing is kept on the
+    (shared) admin instance."""
+
+    @admin.display(description=_("ID document number"))
+    def id_number_masked(self, obj: Profile) -> str:
+        return obj.masked("id_number")
+
+    @admin.display(description=_("bank account (IBAN)"))
+    def iban_masked(self, obj: Profile) -> str:
+        return obj.masked("iban")
+
+    @admin.display(description=_("ID document number"))
+    def id_number_clear(self, obj: Profile) -> str:
+        return obj.id_number
+
+    @admin.display(description=_("bank account (IBAN)"))
+    def iban_clear(self, obj: Profile) -> str:
+        return obj.iban
+
+    SENSITIVE_DISPLAYS = ["id_number_masked", "iban_masked", "id_number_clear", "iban_clear"]
+
+    @staticmethod
+    def sensitive_displays(request) -> list[str]:
+        if can_see_sensitive(request):
+            return ["id_number_clear", "iban_clear"]
+        return ["id_number_masked", "iban_masked"]
+
+
+class ProfileInline(SensitiveDisplayMixin, admin.StackedInline):
+    model = Profile
+    can_delete = False
+    extra = 0
+    max_num = 1
+    verbose_name_plural = _("profile")
+    plain_fields = ["full_name", "company", "street", "postal_code", "city", "country", "phone", "id_document_type"]
+    readonly_fields = [*plain_fields, *SensitiveDisplayMixin.SENSITIVE_DISPLAYS]
+
+    def get_fields(self, request, obj=None):
+        return [*self.plain_fields, *self.sensitive_displays(request)]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # profiles are corrected on their own screen, through the service
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["-date_joined"]
+    list_display = ["email", "is_active", "is_staff", "date_joined", "last_login"]
+    list_filter = ["is_active", "is_staff", "groups", "language", "email_deletion_notices"]
+    search_fields = ["email"]
+    show_full_result_count = False
+    readonly_fields = ["date_joined", "last_login", "activity_link"]
+    inlines = [ProfileInline]
+    fieldsets = [
+        (None, {"fields": ["email", "password", "activity_link"]}),
+        (_("Preferences"), {"fields": ["language", "email_service_improvement", "email_deletion_notices"]}),
+        (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Dates"), {"fields": ["date_joined", "last_login"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    @admin.display(description=_("activity history"))
+    def activity_link(self, obj: User) -> str:
+        if not obj.pk:
+            return ""
+        return format_html(
+            '<a href="../../../activityevent/?user__id__exact={}">{}</a>', obj.pk, _("See this customer's activity")
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            _record_view(request, self.get_object(request, object_id))
+        return response
+
+
+class StaffProfileForm(ProfileForm):
+    class Meta(ProfileForm.Meta):
+        fields = ["user", *Profile.EDITABLE_FIELDS]
+
+
+@admin.register(Profile)
+class ProfileAdmin(SensitiveDisplayMixin, admin.ModelAdmin):
+    form = StaffProfileForm
+    list_display = ["user", "full_name", "city", "country", "iban_masked"]
+    search_fields = ["user__email", "full_name"]
+    list_select_related = ["user"]
+    show_full_result_count = False
+
+    def _editable_sensitive(self, request, obj) -> bool:
+        return can_see_sensitive(request) and self.has_change_permission(request, obj)
+
+    def get_fields(self, request, obj=None):
+        plain = [name for name in Profile.EDITABLE_FIELDS if name not in Profile.SENSITIVE_FIELDS]
+        if self._editable_sensitive(request, obj):
+            sensitive = list(Profile.SENSITIVE_FIELDS)
+        else:
+            sensitive = self.sensitive_displays(request)
+        return ["user", *plain, *sensitive, "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["user", "updated_at", *self.SENSITIVE_DISPLAYS]
+        if not self.has_change_permission(request, obj):
+            readonly += list(Profile.EDITABLE_FIELDS)
+        return readonly
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            profile = self.get_object(request, object_id)
+            _record_view(request, profile.user if profile else None)
+        return response
+
+    def save_model(self, request, obj: Profile, form, change: bool) -> None:
+        data = {name: form.cleaned_data[name] for name in Profile.EDITABLE_FIELDS if name in form.fields}
+        profile_update(user=obj.user, actor=request.user, data=data)
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "action", "category", "actor_kind", "actor"]
+    list_filter = ["action", "actor_kind", "category"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "actor"]
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("due")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("week", _("Due within 7 days"))]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        open_requests = queryset.exclude(status=DataRequest.Status.ANSWERED)
+        now = timezone.now()
+        if self.value() == "overdue":
+            return open_requests.filter(due_at__lt=now)
+        if self.value() == "week":
+            return open_requests.filter(due_at__gte=now, due_at__lte=now + timezone.timedelta(days=7))
+        return queryset
+
+
+class DataRequestAdminForm(forms.ModelForm):
+    extend_to = forms.DateField(
+        label=_("extend the due date to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("At most two months after the legal due date. The customer is emailed the reason."),
+    )
+
+    class Meta:
+        model = DataRequest
+        fields = ["assigned_to", "status", "extension_reason", "answer"]
+
+    def clean(self):
+        cleaned = super().clean()
+        request_obj = self.instance
+        extend_to = cleaned.get("extend_to")
+        if extend_to:
+            due = timezone.make_aware(datetime.combine(extend_to, time(23, 59)))
+            try:
+                data_request_extension_check(
+                    data_request=request_obj, due_at=due, reason=cleaned.get("extension_reason", "")
+                )
+            except ValidationError as exc:
+                raise ValidationError(exc.messages) from None
+            cleaned["extend_to_at"] = due
+        answer = (cleaned.get("answer") or "").strip()
+        if cleaned.get("status") == DataRequest.Status.ANSWERED and not answer:
+            self.add_error("answer", _("Write the answer the customer will receive."))
+        if answer and not request_obj.is_open and answer != request_obj.answer:
+            self.add_error("answer", _("This request has already been answered."))
+        return cleaned
+
+
+@admin.register(DataRequest)
+class DataRequestAdmin(admin.ModelAdmin):
+    form = DataRequestAdminForm
+    list_display = ["id", "user", "kind", "status", "due_at", "due_flag", "assigned_to", "created_at"]
+    list_filter = [OverdueFilter, "status", "kind", "assigned_to"]
+    search_fields = ["user__email", "id"]
+    list_select_related = ["user", "assigned_to"]
+    show_full_result_count = False
+    actions = ["assign_to_me"]
+    readonly_fields = ["user", "kind", "category", "message", "created_at", "due_at", "extended_at", "answered_at"]
+    fieldsets = [
+        (None, {"fields": ["user", "kind", "category", "message", "created_at"]}),
+        (_("Handling"), {"fields": ["assigned_to", "status", "due_at"]}),
+        (_("Extension"), {"fields": ["extend_to", "extension_reason", "extended_at"]}),
+        (_("Answer"), {"fields": ["answer", "answered_at"]}),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # customers file requests in the portal
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("overdue?"), ordering="due_at")
+    def due_flag(self, obj: DataRequest) -> str:
+        if obj.is_overdue:
+            return format_html('<strong class="overdue">{}</strong>', _("OVERDUE"))
+        return ""
+
+    @admin.action(description=_("Assign to me"))
+    def assign_to_me(self, request, queryset):
+        for data_request in queryset.exclude(status=DataRequest.Status.ANSWERED):
+            data_request_assign(data_request=data_request, staff=request.user)
+        self.message_user(request, _("The requests are assigned to you."), messages.SUCCESS)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            data_request = self.get_object(request, object_id)
+            _record_view(request, data_request.user if data_request else None)
+        return response
+
+    def save_model(self, request, obj: DataRequest, form, change: bool) -> None:
+        staff = request.user
+        original = DataRequest.objects.get(pk=obj.pk)
+        if form.cleaned_data.get("assigned_to") != original.assigned_to:
+            data_request_assign(data_request=original, staff=form.cleaned_data.get("assigned_to"))
+        elif form.cleaned_data.get("status") not in (original.status, DataRequest.Status.ANSWERED) and original.is_open:
+            DataRequest.objects.filter(pk=obj.pk).update(status=form.cleaned_data["status"])
+        if form.cleaned_data.get("extend_to_at"):
+            data_request_extend(
+                data_request=DataRequest.objects.get(pk=obj.pk),
+                staff=staff,
+                due_at=form.cleaned_data["extend_to_at"],
+                reason=form.cleaned_data["extension_reason"],
+            )
+        answer = (form.cleaned_data.get("answer") or "").strip()
+        if answer and original.is_open:
+            data_request_answer(data_request=original, staff=staff, answer=answer)
+        obj.refresh_from_db()

@@ -1,0 +1,20 @@
+from django.contrib import admin
+
+from .models import OutboundEmail
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The outbox, for operators: what is pending, sent or failed. Read-only."""
+
+    list_display = ["id", "template", "status", "attempts", "last_error", "created_at", "sent_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["to"]
+    show_full_result_count = False
+    exclude = ["body_text", "body_html", "headers"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
