@@ -97,7 +97,8 @@ def _references_customer(model: type[models.Model], subject_labels: set[str]) ->
         if f.auto_created and not f.concrete:
             continue  # reverse relations are the other model's concern
         related = getattr(f, "related_model", None)
-        if f.is_relation and related is not None and related._meta.label in subject_labels:
+        related_label = related if isinstance(related, str) else getattr(getattr(related, "_meta", None), "label", None)
+        if f.is_relation and related_label in subject_labels:
             return True
         if getattr(f, "concrete", False) and (
             f.name in IDENTIFIER_FIELD_NAMES or isinstance(f, models.EmailField | models.GenericIPAddressField)

@@ -1,0 +1,149 @@
+"""Data requests: filed by the customer, worked by staff in the admin, answered by email."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.groups import SUPPORT
+from accounts.models import DataRequest
+from accounts.services import add_months, data_request_file, data_requests_remind_staff
+from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def support():
+    staff = StaffUserFactory()
+    staff.groups.add(Group.objects.get(name=SUPPORT))
+    return staff
+
+
+def test_add_months_keeps_the_day_or_takes_the_last_one():
+    moment = timezone.now().replace(year=2026, month=1, day=31)
+    assert add_months(moment, 1).date().isoformat() == "2026-02-28"
+    assert add_months(moment, 3).date().isoformat() == "2026-04-30"
+    assert add_months(moment.replace(month=12, day=15), 1).date().isoformat() == "2027-01-15"
+
+
+def test_customer_files_a_request_with_a_one_month_due_date(client):
+    customer = VerifiedUserFactory()
+    client.force_login(customer)
+    response = client.post(
+        reverse("me:requests"), {"kind": "correction", "category": "profile", "message": "My name is misspelt."}
+    )
+    assert response.status_code == 302
+    request = DataRequest.objects.get(user=customer)
+    assert request.status == "open"
+    assert request.due_at.date() == add_months(request.created_at, 1).date()
+    page = client.get(reverse("me:requests")).content.decode()
+    assert "My name is misspelt." in page
+
+
+def test_an_empty_request_is_refused(client):
+    customer = VerifiedUserFactory()
+    client.force_login(customer)
+    response = client.post(reverse("me:requests"), {"kind": "nonsense", "message": "  "})
+    assert response.status_code == 400
+    assert not DataRequest.objects.exists()
+
+
+def test_answer_in_the_admin_reaches_the_customer_by_email_and_on_the_page(
+    client, support, smtp_server, django_capture_on_commit_callbacks
+):
+    customer = VerifiedUserFactory(language="fr")
+    data_request = data_request_file(user=customer, kind="information", message="How do you use my sessions?")
+    client.force_login(support)
+    url = reverse("admin:accounts_datarequest_change", args=[data_request.pk])
+    assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url,
+            {
+                "assigned_to": support.pk,
+                "status": "answered",
+                "extension_reason": "",
+                "extend_to": "",
+                "answer": "Only to answer lawful requests; they are erased after 12 months.",
+            },
+        )
+    assert response.status_code == 302
+    data_request.refresh_from_db()
+    assert data_request.status == "answered" and data_request.answered_by == support
+
+    (message,) = smtp_server.wait_for(1, to=customer.email)
+    text, html = smtp_server.parts(message)
+    assert "erased after 12 months" in text and "erased after 12 months" in html
+    assert message["Subject"].endswith("Nous avons répondu à votre demande")
+
+    client.force_login(customer)
+    page = client.get(reverse("me:requests")).content.decode()
+    assert "erased after 12 months" in page
+
+
+def test_answering_without_text_is_refused(client, support):
+    data_request = data_request_file(user=VerifiedUserFactory(), kind="information", message="?")
+    client.force_login(support)
+    url = reverse("admin:accounts_datarequest_change", args=[data_request.pk])
+    response = client.post(url, {"assigned_to": "", "status": "answered", "answer": "", "extend_to": ""})
+    assert response.status_code == 200
+    data_request.refresh_from_db()
+    assert data_request.status == "open"
+
+
+def test_extension_needs_a_reason_is_capped_at_two_months_and_is_told(
+    client, support, smtp_server, django_capture_on_commit_callbacks
+):
+    customer = VerifiedUserFactory()
+    data_request = data_request_file(user=customer, kind="correction", message="Fix my address")
+    client.force_login(support)
+    url = reverse("admin:accounts_datarequest_change", args=[data_request.pk])
+    later = (data_request.due_at + timedelta(days=30)).date().isoformat()
+    too_late = (data_request.due_at + timedelta(days=70)).date().isoformat()
+    base = {"assigned_to": "", "status": "open", "answer": ""}
+
+    response = client.post(url, {**base, "extend_to": later, "extension_reason": ""})
+    assert response.status_code == 200
+    response = client.post(url, {**base, "extend_to": too_late, "extension_reason": "Complex"})
+    assert response.status_code == 200 and "two months at most" in response.content.decode()
+    data_request.refresh_from_db()
+    assert data_request.extended_at is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url, {**base, "extend_to": later, "extension_reason": "We must check with the registry."}
+        )
+    assert response.status_code == 302
+    data_request.refresh_from_db()
+    assert data_request.due_at.date().isoformat() == later
+    (message,) = smtp_server.wait_for(1, to=customer.email)
+    assert "We must check with the registry." in smtp_server.parts(message)[0]
+
+
+def test_overdue_requests_are_flagged_to_staff(client, support, smtp_server, django_capture_on_commit_callbacks):
+    overdue = data_request_file(user=VerifiedUserFactory(), kind="information", message="Old one")
+    DataRequest.objects.filter(pk=overdue.pk).update(due_at=timezone.now() - timedelta(days=2))
+    fresh = data_request_file(user=VerifiedUserFactory(), kind="information", message="New one")
+
+    client.force_login(support)
+    listing = client.get(reverse("admin:accounts_datarequest_changelist"), {"due": "overdue"}).content.decode()
+    assert "OVERDUE" in listing
+    assert f"/{overdue.pk}/change/" in listing and f"/{fresh.pk}/change/" not in listing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert data_requests_remind_staff() == 1
+    (message,) = smtp_server.wait_for(1, to=support.email)
+    text, html = smtp_server.parts(message)
+    assert f"#{overdue.pk}" in text and "OVERDUE" in text and "OVERDUE" in html
+    assert f"#{fresh.pk}" not in text
+    # Reminded at most once a day.
+    assert data_requests_remind_staff() == 0
+
+
+def test_another_customers_request_is_never_shown(client):
+    data_request_file(user=VerifiedUserFactory(), kind="information", message="Private question")
+    client.force_login(VerifiedUserFactory())
+    assert "Private question" not in client.get(reverse("me:requests")).content.decode()
