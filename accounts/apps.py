@@ -1,7 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _sync_groups(sender, **kwargs) -> None:
+    from .groups import groups_sync
+
+    groups_sync()
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        # The migration creates the staff groups; this keeps them (and their
+        # permissions) in place when a database is flushed or a later app adds
+        # permissions, as Django does for permissions themselves.
+        post_migrate.connect(_sync_groups, sender=self, dispatch_uid="accounts.sync_groups")

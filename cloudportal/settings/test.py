@@ -15,10 +15,21 @@ CACHES = {
         "KEY_PREFIX": "cloudportal-test",
     }
 }
-# Tasks run in-process unless a test starts a real worker (see conftest.py).
-CELERY_BROKER_URL = REDIS_URL
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in-process unless a test starts a real worker (conftest.py), which sets
+# these for the worker process; the test process switches its Celery app itself.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="])
+# Emails stay in memory, unless TEST_EMAIL_URL names the test SMTP server (the real
+# worker in conftest.py). Not EMAIL_URL, so a developer's .env never sends real mail.
+_test_email = env.email_url("TEST_EMAIL_URL", default="memorymail://")
+EMAIL_BACKEND = _test_email["EMAIL_BACKEND"]
+EMAIL_HOST = _test_email.get("EMAIL_HOST") or ""
+EMAIL_PORT = _test_email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _test_email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _test_email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = _test_email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _test_email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 5
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["Y2xvdWRwb3J0YWwtdGVzdC1rZXktMDAwMDAwMDAwMCE="])
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
