@@ -340,7 +340,19 @@ def page(browser):
     context.set_default_timeout(10_000)
     tab = context.new_page()
     problems: list[str] = []
-    tab.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+
+    def on_console(msg) -> None:
+        # A page answered with a 4xx (a form with errors) is logged as a failed
+        # load; failed resources are checked through their responses below.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            problems.append(f"console {msg.type}: {msg.text}")
+
+    def on_response(response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            problems.append(f"{response.request.resource_type} {response.url} answered {response.status}")
+
+    tab.on("console", on_console)
+    tab.on("response", on_response)
     tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     tab.console_problems = problems
     yield tab

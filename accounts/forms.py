@@ -35,7 +35,7 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 class ProfileForm(forms.ModelForm):
-    country = forms.ChoiceField(label=_("country"), required=False, choices=())
+    country = forms.ChoiceField(label=_("Country"), required=False, choices=())
 
     class Meta:
         model = Profile
@@ -57,6 +57,7 @@ class ProfileForm(forms.ModelForm):
         }
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         if "country" in self.fields:
             self.fields["country"].choices = country_choices()
@@ -100,6 +101,10 @@ class ProfileForm(forms.ModelForm):
 
 
 class PreferencesForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     class Meta:
         model = User
         fields = ("email_service_improvement", "email_deletion_notices", "language")
@@ -129,5 +134,6 @@ class DataRequestForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = _category_choices()
