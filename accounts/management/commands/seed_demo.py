@@ -1,4 +1,5 @@
-"""Demo data for the embedded portal: a verified customer and a staff superuser.
+"""Demo data for the embedded portal: a verified customer, a staff superuser and a
+published privacy statement.
 
 Idempotent: running it again keeps the accounts and resets their passwords to the
 printed ones. Refuses to run outside DEBUG unless --force is given, so it cannot
@@ -9,11 +10,37 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
+from policies.models import StatementVersion
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-customer-2026")
 DEMO_STAFF = ("staff@example.com", "demo-staff-2026")
+
+DEMO_STATEMENT = """\
+## Who we are
+
+{operator} provides cloud services and Wi-Fi access. This statement explains what
+personal data we hold about you, why, and what you can do about it.
+
+## Your data is yours
+
+You can see everything we hold about you in the privacy portal, correct it, take a
+copy of it and delete it, at any time. We email you when data about you is deleted
+and when this statement changes, with the date the change takes effect.
+
+## Network access logs
+
+When your devices use our network we record each session: the device's MAC address,
+the IP address, the site, the start and end times and the data transferred. We keep
+these logs for at most 12 months, to answer lawful requests from the authorities, and
+then erase them. We disclose them only when the law requires it.
+
+## Contact
+
+Use the requests page of the portal to ask our privacy team anything about your data.
+"""
 
 
 class Command(BaseCommand):
@@ -28,9 +55,24 @@ class Command(BaseCommand):
             raise CommandError("seed_demo plants known passwords; run it only in a local portal (or pass --force).")
         customer = self._account(*DEMO_CUSTOMER, staff=False)
         staff = self._account(*DEMO_STAFF, staff=True)
+        self._statement()
         self.stdout.write(self.style.SUCCESS("Demo logins:"))
         self.stdout.write(f"  customer  {customer.email}  /  {DEMO_CUSTOMER[1]}")
         self.stdout.write(f"  staff     {staff.email}  /  {DEMO_STAFF[1]}  (admin at /admin/)")
+
+    def _statement(self) -> None:
+        if StatementVersion.objects.filter(version="1.0").exists():
+            return
+        now = timezone.now()
+        StatementVersion.objects.create(
+            version="1.0",
+            title=f"{settings.OPERATOR_NAME} privacy statement",
+            body=DEMO_STATEMENT.format(operator=settings.OPERATOR_NAME),
+            changelog="First published version.",
+            material=True,
+            effective_at=now,
+            published_at=now,
+        )
 
     def _account(self, email: str, password: str, *, staff: bool) -> User:
         user = User.objects.filter(email__iexact=email).first() or User(email=email)
