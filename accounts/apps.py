@@ -18,3 +18,4 @@ class AccountsConfig(AppConfig):
         # permissions) in place when a database is flushed or a later app adds
         # permissions, as Django does for permissions themselves.
         post_migrate.connect(_sync_groups, sender=self, dispatch_uid="accounts.sync_groups")
+        from . import signals  # noqa: F401 - connects allauth's signals to the activity history

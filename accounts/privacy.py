@@ -179,10 +179,11 @@ def _preferences_export(user: User) -> list[dict]:
 
 def _preferences_sample(user: User) -> list[str]:
     yes, no = _("yes"), _("no")
+    improvement, notices, language = _("Service-improvement emails"), _("Deletion notices"), _("Language")
     return [
-        f"{_('Service-improvement emails')}: {yes if user.email_service_improvement else no}",
-        f"{_('Deletion notices')}: {yes if user.email_deletion_notices else no}",
-        f"{_('Language')}: {user.get_language_display()}",
+        f"{improvement}: {yes if user.email_service_improvement else no}",
+        f"{notices}: {yes if user.email_deletion_notices else no}",
+        f"{language}: {user.get_language_display()}",
     ]
 
 

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
@@ -18,7 +19,17 @@ from .selectors import activity_for, data_requests_for
 from .services import data_request_file, preferences_update, profile_get, profile_update, user_language_set
 
 ACTIVITY_PAGE_SIZE = 25
-ACTIVITY_FIELD_LABELS = {f.name: f.verbose_name for model in (Profile, User, DataRequest) for f in model._meta.fields}
+ACTIVITY_FIELD_LABELS = {
+    **{f.name: f.verbose_name for model in (Profile, User, DataRequest) for f in model._meta.fields},
+    # What accounts/signals.py records for allauth's changes.
+    "account": gettext_lazy("account"),
+    "email_address": gettext_lazy("an email address"),
+    "primary_email": gettext_lazy("main email address"),
+    "email_verified": gettext_lazy("email address verified"),
+    "password": gettext_lazy("password"),
+    "two_factor": gettext_lazy("two-factor method"),
+    "recovery_codes": gettext_lazy("recovery codes"),
+}
 
 
 @require_POST

@@ -200,3 +200,20 @@ def test_customer_pages_need_sign_in(client):
     for name in ("me:profile", "me:profile_edit", "me:preferences", "me:data", "me:activity", "me:requests"):
         response = client.get(reverse(name))
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_account_changes_made_through_allauth_are_in_the_activity(client, customer):
+    from accounts.tests.factories import DEFAULT_PASSWORD
+
+    response = client.post(
+        reverse("account_change_password"),
+        {
+            "oldpassword": DEFAULT_PASSWORD,
+            "password1": "another-long-passphrase",
+            "password2": "another-long-passphrase",
+        },
+    )
+    assert response.status_code == 302
+    event = ActivityEvent.objects.get(user=customer, category="account")
+    assert event.action == "changed" and event.fields == ["password"]
+    assert "password" in client.get(reverse("me:activity")).content.decode()
