@@ -23,6 +23,13 @@ class AccountAdapter(DefaultAccountAdapter):
         ctx.pop("request", None)
         email_queue(to=email, template=template_prefix, context=ctx, language=language, user=user)
 
+    def save_user(self, request, user, form, commit=True):
+        """A new customer keeps the language they were browsing in."""
+        language = getattr(request, "LANGUAGE_CODE", None)
+        if language in dict(settings.LANGUAGES):
+            user.language = language
+        return super().save_user(request, user, form, commit=commit)
+
     def render_mail(self, template_prefix, email, context, headers=None) -> EmailMultiAlternatives:
         from cloudportal.core.emails import email_render
 

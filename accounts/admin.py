@@ -109,6 +109,9 @@ class UserAdmin(DjangoUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     @admin.display(description=_("activity history"))
     def activity_link(self, obj: User) -> str:
         if not obj.pk:

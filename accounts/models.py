@@ -64,7 +64,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_ci_unique",
+                violation_error_message=_("An account with this email address already exists."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from cloudportal.privacy import Category, Count, ErasureResult, register
 
 from .models import ActivityEvent, DataRequest, Profile, User
+from .services import PREFERENCE_FIELDS
 
 HOSTING = _("our hosting provider (data centres in the EU)")
 EMAIL_PROVIDER = _("our email delivery provider")
@@ -53,7 +54,10 @@ def _account_export(user: User) -> list[dict]:
 
 
 def _account_erase(user: User) -> ErasureResult:
-    deleted = {}
+    """Sign-in material goes; the account row itself is removed by account erasure."""
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    deleted = {"password": 1}
     for label, model in (
         ("sign-in sessions", UserSession),
         ("two-factor methods", Authenticator),
@@ -188,8 +192,10 @@ def _preferences_sample(user: User) -> list[str]:
 
 
 def _preferences_erase(user: User) -> ErasureResult:
-    # They live on the account row, which goes with the account.
-    return ErasureResult(deleted={"preferences": 3})
+    """Back to the defaults: no opt-in survives, nothing says what was chosen."""
+    defaults = {name: User._meta.get_field(name).get_default() for name in PREFERENCE_FIELDS}
+    User.objects.filter(pk=user.pk).update(**defaults)
+    return ErasureResult(deleted={"preferences": len(defaults)})
 
 
 register(

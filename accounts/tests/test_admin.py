@@ -122,3 +122,19 @@ def test_the_admin_login_is_allauths(client):
     response = client.get(reverse("admin:login"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_a_superuser_adds_an_account_and_a_duplicate_address_is_refused_clearly(client):
+    from accounts.models import User
+    from accounts.tests.factories import SuperuserFactory
+
+    client.force_login(SuperuserFactory())
+    url = reverse("admin:accounts_user_add")
+    data = {"password1": "a-good-long-pass-1", "password2": "a-good-long-pass-1", "usable_password": "true"}
+    response = client.post(url, {"email": "New.Agent@Example.com", **data})
+    assert response.status_code == 302
+    assert User.objects.filter(email="new.agent@example.com").exists()
+    response = client.post(url, {"email": "NEW.AGENT@example.com", **data})
+    assert response.status_code == 200
+    assert "An account with this email address already exists." in response.content.decode()
+    assert User.objects.filter(email__iexact="new.agent@example.com").count() == 1

@@ -217,3 +217,19 @@ def test_account_changes_made_through_allauth_are_in_the_activity(client, custom
     event = ActivityEvent.objects.get(user=customer, category="account")
     assert event.action == "changed" and event.fields == ["password"]
     assert "password" in client.get(reverse("me:activity")).content.decode()
+
+
+def test_a_new_customer_keeps_the_language_they_browsed_in(client, settings):
+    from accounts.models import User
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "nouveau@example.com",
+            "password1": "une-phrase-assez-longue",
+            "password2": "une-phrase-assez-longue",
+        },
+    )
+    assert response.status_code == 302
+    assert User.objects.get(email="nouveau@example.com").language == "fr"

@@ -54,9 +54,46 @@ def test_a_category_cannot_be_registered_twice():
         privacy.register(clone)
 
 
+def _fill(user):
+    from accounts.services import data_request_file, preferences_update, profile_update
+    from cloudportal.core.emails import email_queue
+
+    profile_update(user=user, actor=user, data={"full_name": "Someone", "iban": "FR1420041010050500013M02606"})
+    preferences_update(user=user, actor=user, data={"email_service_improvement": True, "language": "fr"})
+    data_request_file(user=user, kind="information", message="What do you hold?")
+    email_queue(to=user.email, user=user, template="emails/deletion_notice", context={"category": "x", "fields": []})
+
+
 @pytest.mark.django_db
-def test_export_and_erase_speak_for_every_category():
-    user = VerifiedUserFactory()
+def test_erase_removes_every_category_of_one_customer_and_nothing_of_another():
+    from accounts.models import User
+
+    user, other = VerifiedUserFactory(), VerifiedUserFactory()
+    _fill(user)
+    _fill(other)
+    other_before = {c.key: [n.value for n in c.counts(other)] for c in privacy.categories()}
+    other_export = {c.key: c.export(other) for c in privacy.categories()}
+
+    results = {c.key: c.erase(user) for c in privacy.categories()}
+
+    user = User.objects.get(pk=user.pk)
+    assert not user.has_usable_password()
+    assert user.email_service_improvement is False and user.language == "en"
     for category in privacy.categories():
-        assert isinstance(category.export(user), list)
-        assert all(isinstance(count.value, int) for count in category.counts(user))
+        if category.key != "preferences":
+            assert all(n.value == 0 for n in category.counts(user)), category.key
+        assert sum(results[category.key].deleted.values()) >= 1, category.key
+    assert {c.key: [n.value for n in c.counts(other)] for c in privacy.categories()} == other_before
+    assert {c.key: c.export(other) for c in privacy.categories()} == other_export
+
+
+@pytest.mark.django_db
+def test_export_holds_the_customers_records():
+    user = VerifiedUserFactory()
+    _fill(user)
+    exported = {c.key: c.export(user) for c in privacy.categories()}
+    assert exported["profile"][0]["iban"] == "FR1420041010050500013M02606"
+    assert exported["data_requests"][0]["request"] == "What do you hold?"
+    assert exported["preferences"][0]["language"] == "fr"
+    assert exported["account"][0]["email"] == user.email
+    assert len(exported["activity"]) >= 3
