@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import ActivityEvent, DataRequest, User
+from .models import ActivityEvent, DataRequest, Profile, User
 
 
 def user_for_email(*, email: str) -> User | None:
@@ -17,3 +17,8 @@ def activity_for(*, user: User) -> QuerySet[ActivityEvent]:
 
 def data_requests_for(*, user: User) -> QuerySet[DataRequest]:
     return DataRequest.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def profile_for(*, user: User) -> Profile:
+    """The customer's profile, or an empty unsaved one: reading never writes."""
+    return Profile.objects.filter(user=user).first() or Profile(user=user)

@@ -79,11 +79,6 @@ def deletion_notice_send(*, user: User, category: str, fields: list[str]) -> Non
 # --- Profile ----------------------------------------------------------------
 
 
-def profile_get(*, user: User) -> Profile:
-    profile, _created = Profile.objects.get_or_create(user=user)
-    return profile
-
-
 @transaction.atomic
 def profile_update(*, user: User, actor: User | None, data: dict) -> Profile:
     """Apply validated profile values. A field that had a value and is now empty is

@@ -15,8 +15,8 @@ from cloudportal.privacy import categories
 
 from .forms import DataRequestForm, PreferencesForm, ProfileForm
 from .models import DataRequest, Profile, User
-from .selectors import activity_for, data_requests_for
-from .services import data_request_file, preferences_update, profile_get, profile_update, user_language_set
+from .selectors import activity_for, data_requests_for, profile_for
+from .services import data_request_file, preferences_update, profile_update, user_language_set
 
 ACTIVITY_PAGE_SIZE = 25
 ACTIVITY_FIELD_LABELS = {
@@ -49,7 +49,7 @@ def _form_invalid(request: HttpRequest, template: str, context: dict) -> HttpRes
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    profile = profile_get(user=request.user)
+    profile = profile_for(user=request.user)
     rows = []
     for name in Profile.EDITABLE_FIELDS:
         field = Profile._meta.get_field(name)
@@ -68,7 +68,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: HttpRequest) -> HttpResponse:
-    profile = profile_get(user=request.user)
+    profile = profile_for(user=request.user)
     if request.method == "POST":
         form = ProfileForm(request.POST, instance=profile)
         if form.is_valid():
