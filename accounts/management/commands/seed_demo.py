@@ -12,11 +12,22 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Profile, User
+from accounts.services import profile_update
 from policies.models import StatementVersion
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-customer-2026")
 DEMO_STAFF = ("staff@example.com", "demo-staff-2026")
+
+DEMO_PROFILE = {
+    "full_name": "Camille Demo",
+    "street": "1 rue de l'Exemple",
+    "postal_code": "75001",
+    "city": "Paris",
+    "country": "FR",
+    "phone": "+33612345678",
+    "iban": "FR1420041010050500013M02606",
+}
 
 DEMO_STATEMENT = """\
 ## Who we are
@@ -56,6 +67,8 @@ class Command(BaseCommand):
         customer = self._account(*DEMO_CUSTOMER, staff=False)
         staff = self._account(*DEMO_STAFF, staff=True)
         self._statement()
+        if not Profile.objects.filter(user=customer).exists():
+            profile_update(user=customer, actor=customer, data=DEMO_PROFILE)
         self.stdout.write(self.style.SUCCESS("Demo logins:"))
         self.stdout.write(f"  customer  {customer.email}  /  {DEMO_CUSTOMER[1]}")
         self.stdout.write(f"  staff     {staff.email}  /  {DEMO_STAFF[1]}  (admin at /admin/)")
