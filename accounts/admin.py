@@ -28,6 +28,7 @@ from .services import (
     data_request_extension_check,
     profile_update,
     profile_view_record,
+    user_change_record,
 )
 
 SENSITIVE_PERMISSION = "accounts.view_sensitive_profile"
@@ -125,6 +126,11 @@ class UserAdmin(DjangoUserAdmin):
         if response.status_code == 200:
             _record_view(request, self.get_object(request, object_id))
         return response
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and obj.pk != request.user.pk:
+            user_change_record(user=obj, staff=request.user, fields=form.changed_data)
 
 
 class StaffProfileForm(ProfileForm):

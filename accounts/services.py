@@ -137,6 +137,22 @@ def profile_view_record(*, user: User, staff: User) -> ActivityEvent:
     )
 
 
+def user_change_record(*, user: User, staff: User, fields: list[str]) -> None:
+    """Staff changed the account row itself in the admin (the admin saved it)."""
+    preferences = [name for name in fields if name in PREFERENCE_FIELDS]
+    account = [name for name in fields if name not in PREFERENCE_FIELDS]
+    for category, names in (("preferences", preferences), ("account", account)):
+        if names:
+            activity_record(
+                user=user,
+                action=ActivityEvent.Action.CHANGED,
+                category=category,
+                actor_kind=Actor.STAFF,
+                actor=staff,
+                fields=names,
+            )
+
+
 # --- Preferences ------------------------------------------------------------
 
 PREFERENCE_FIELDS = ("email_service_improvement", "email_deletion_notices", "language")

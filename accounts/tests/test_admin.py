@@ -138,3 +138,29 @@ def test_a_superuser_adds_an_account_and_a_duplicate_address_is_refused_clearly(
     assert response.status_code == 200
     assert "An account with this email address already exists." in response.content.decode()
     assert User.objects.filter(email__iexact="new.agent@example.com").count() == 1
+
+
+def test_a_staff_change_to_the_account_row_is_in_the_customers_activity(client, customer):
+    from accounts.tests.factories import SuperuserFactory
+
+    officer = SuperuserFactory()
+    client.force_login(officer)
+    url = reverse("admin:accounts_user_change", args=[customer.pk])
+    data = {
+        "email": customer.email,
+        "language": "fr",
+        "email_deletion_notices": "on",
+        "is_active": "on",
+        "date_joined_0": customer.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": customer.date_joined.strftime("%H:%M:%S"),
+        "profile-TOTAL_FORMS": "1",
+        "profile-INITIAL_FORMS": "1",
+        "profile-MIN_NUM_FORMS": "0",
+        "profile-MAX_NUM_FORMS": "1",
+        "profile-0-id": Profile.objects.get(user=customer).pk,
+        "profile-0-user": customer.pk,
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = ActivityEvent.objects.get(user=customer, action="changed", actor=officer)
+    assert event.category == "preferences" and event.fields == ["language"]
