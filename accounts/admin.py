@@ -38,10 +38,21 @@ def can_see_sensitive(request) -> bool:
     return request.user.has_perm(SENSITIVE_PERMISSION)
 
 
-def _record_view(request, user: User | None) -> None:
-    """A GET of a customer's record by staff, not by the customer themselves."""
-    if request.method == "GET" and user is not None and user.pk != request.user.pk:
-        profile_view_record(user=user, staff=request.user)
+class RecordsStaffViewsMixin:
+    """A GET of a change screen about a customer, by someone else than that customer,
+    lands in the customer's activity history."""
+
+    def customer_of(self, obj) -> User | None:
+        return obj.user
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            customer = self.customer_of(obj) if obj is not None else None
+            if customer is not None and customer.pk != request.user.pk:
+                profile_view_record(user=customer, staff=request.user)
+        return response
 
 
 class SensitiveDisplayMixin:
@@ -94,7 +105,7 @@ class ProfileInline(SensitiveDisplayMixin, admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(RecordsStaffViewsMixin, DjangoUserAdmin):
     ordering = ["-date_joined"]
     list_display = ["email", "is_active", "is_staff", "date_joined", "last_login"]
     list_filter = ["is_active", "is_staff", "groups", "language", "email_deletion_notices"]
@@ -110,6 +121,9 @@ class UserAdmin(DjangoUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
+    def customer_of(self, obj: User) -> User:
+        return obj
+
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
@@ -120,12 +134,6 @@ class UserAdmin(DjangoUserAdmin):
         return format_html(
             '<a href="../../../activityevent/?user__id__exact={}">{}</a>', obj.pk, _("See this customer's activity")
         )
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if response.status_code == 200:
-            _record_view(request, self.get_object(request, object_id))
-        return response
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -139,7 +147,7 @@ class StaffProfileForm(ProfileForm):
 
 
 @admin.register(Profile)
-class ProfileAdmin(SensitiveDisplayMixin, admin.ModelAdmin):
+class ProfileAdmin(RecordsStaffViewsMixin, SensitiveDisplayMixin, admin.ModelAdmin):
     form = StaffProfileForm
     list_display = ["user", "full_name", "city", "country", "iban_masked"]
     search_fields = ["user__email", "full_name"]
@@ -168,13 +176,6 @@ class ProfileAdmin(SensitiveDisplayMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if response.status_code == 200:
-            profile = self.get_object(request, object_id)
-            _record_view(request, profile.user if profile else None)
-        return response
 
     def save_model(self, request, obj: Profile, form, change: bool) -> None:
         data = {name: form.cleaned_data[name] for name in Profile.EDITABLE_FIELDS if name in form.fields}
@@ -251,7 +252,7 @@ class DataRequestAdminForm(forms.ModelForm):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(admin.ModelAdmin):
+class DataRequestAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
     form = DataRequestAdminForm
     list_display = ["id", "user", "kind", "status", "due_at", "due_flag", "assigned_to", "created_at"]
     list_filter = [OverdueFilter, "status", "kind", "assigned_to"]
@@ -284,13 +285,6 @@ class DataRequestAdmin(admin.ModelAdmin):
         for data_request in queryset.exclude(status=DataRequest.Status.ANSWERED):
             data_request_assign(data_request=data_request, staff=request.user)
         self.message_user(request, _("The requests are assigned to you."), messages.SUCCESS)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if response.status_code == 200:
-            data_request = self.get_object(request, object_id)
-            _record_view(request, data_request.user if data_request else None)
-        return response
 
     def save_model(self, request, obj: DataRequest, form, change: bool) -> None:
         staff = request.user

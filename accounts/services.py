@@ -99,25 +99,11 @@ def profile_update(*, user: User, actor: User | None, data: dict) -> Profile:
         return profile
     profile.save()
     kind = _actor_kind(user=user, actor=actor)
-    labels = _field_labels(Profile)
-    if changed:
-        activity_record(
-            user=user,
-            action=ActivityEvent.Action.CHANGED,
-            category="profile",
-            actor_kind=kind,
-            actor=actor,
-            fields=changed,
-        )
+    for action, names in ((ActivityEvent.Action.CHANGED, changed), (ActivityEvent.Action.DELETED, cleared)):
+        if names:
+            activity_record(user=user, action=action, category="profile", actor_kind=kind, actor=actor, fields=names)
     if cleared:
-        activity_record(
-            user=user,
-            action=ActivityEvent.Action.DELETED,
-            category="profile",
-            actor_kind=kind,
-            actor=actor,
-            fields=cleared,
-        )
+        labels = _field_labels(Profile)
         deletion_notice_send(user=user, category="profile", fields=[labels[n] for n in cleared])
     return profile
 
