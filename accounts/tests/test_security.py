@@ -199,8 +199,8 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 def test_production_cookies_are_secure_and_hsts_is_on():
     code = (
-        "import json, django; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps({k: getattr(s, k) for k in ["
+        "import json, sys, django; django.setup(); from django.conf import settings as s; "
+        "sys.stdout.write(json.dumps({k: getattr(s, k) for k in ["
         "'DEBUG', 'SECURE_HSTS_SECONDS', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', "
         "'SESSION_COOKIE_HTTPONLY', 'CSRF_COOKIE_SECURE', 'SECURE_REFERRER_POLICY']}))"
     )
