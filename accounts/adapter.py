@@ -3,7 +3,6 @@ from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.utils import translation
 
 from cloudportal.core.emails import email_queue
@@ -29,12 +28,3 @@ class AccountAdapter(DefaultAccountAdapter):
         if language in dict(settings.LANGUAGES):
             user.language = language
         return super().save_user(request, user, form, commit=commit)
-
-    def render_mail(self, template_prefix, email, context, headers=None) -> EmailMultiAlternatives:
-        from cloudportal.core.emails import email_render
-
-        rendered = email_render(template=template_prefix, context=context)
-        to = [email] if isinstance(email, str) else email
-        msg = EmailMultiAlternatives(rendered.subject, rendered.text, self.get_from_email(), to, headers=headers)
-        msg.attach_alternative(rendered.html, "text/html")
-        return msg

@@ -108,14 +108,8 @@ def _references_customer(model: type[models.Model], subject_labels: set[str]) ->
 
 
 def subject_models() -> set[str]:
-    """Models whose rows stand for a customer or one of their things."""
-    labels = {settings.AUTH_USER_MODEL}
-    labels.update(SUBJECT_MODELS)
-    return labels
-
-
-#: Other models that identify a customer (their foreign keys make a row personal).
-SUBJECT_MODELS: set[str] = set()
+    """Models whose rows stand for a customer (devices join them with their app)."""
+    return {settings.AUTH_USER_MODEL}
 
 
 def uncovered_models(candidates: Iterable[type[models.Model]] | None = None) -> list[str]:
