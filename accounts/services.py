@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cloudportal.core.emails import email_queue
+from cloudportal.core.emails import absolute_url, email_queue
 
 from .models import ActivityEvent, DataRequest, Profile, User
 
@@ -255,7 +255,7 @@ def data_request_extend(*, data_request: DataRequest, staff: User, due_at: datet
         to=user.email,
         user=user,
         template="emails/data_request_extended",
-        context={"data_request": data_request, "url": settings.SITE_URL + "/me/requests/"},
+        context={"data_request": data_request, "url": absolute_url("me:requests")},
     )
     return data_request
 
@@ -287,7 +287,7 @@ def data_request_answer(*, data_request: DataRequest, staff: User, answer: str) 
         to=user.email,
         user=user,
         template="emails/data_request_answered",
-        context={"data_request": locked, "url": settings.SITE_URL + "/me/requests/"},
+        context={"data_request": locked, "url": absolute_url("me:requests")},
     )
     return locked
 
@@ -328,7 +328,7 @@ def data_requests_remind_staff(*, now: datetime | None = None) -> int:
                 context={
                     "staff": staff,
                     "items": items,
-                    "url": settings.SITE_URL + "/admin/accounts/datarequest/?status__exact=open",
+                    "url": absolute_url("admin:accounts_datarequest_changelist"),
                 },
             )
         DataRequest.objects.filter(pk__in=reminded).update(reminded_at=now)

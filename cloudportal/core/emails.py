@@ -23,6 +23,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import OutboundEmail
@@ -37,6 +38,11 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+def absolute_url(name: str, *args) -> str:
+    """A full link to a named page, for emails (which are read outside the site)."""
+    return settings.SITE_URL + reverse(name, args=args)
 
 
 def email_render(*, template: str, context: dict, language: str | None = None) -> RenderedEmail:
