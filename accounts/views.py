@@ -13,7 +13,7 @@ from django.views.i18n import set_language
 
 from cloudportal.privacy import categories
 
-from .forms import DataRequestForm, PreferencesForm, ProfileForm
+from .forms import DataRequestForm, PreferencesForm, ProfileForm, country_choices
 from .models import DataRequest, Profile, User
 from .selectors import activity_for, data_requests_for, profile_for
 from .services import data_request_file, preferences_update, profile_update, user_language_set
@@ -58,7 +58,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         elif name == "id_document_type":
             value = profile.get_id_document_type_display()
         elif name == "country":
-            value = dict(ProfileForm().fields["country"].choices).get(profile.country, "") if profile.country else ""
+            value = dict(country_choices()).get(profile.country, profile.country) if profile.country else ""
         else:
             value = getattr(profile, name)
         rows.append({"name": name, "label": field.verbose_name, "value": value})

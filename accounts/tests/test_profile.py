@@ -62,6 +62,7 @@ def test_valid_profile_is_saved_normalised_and_masked_on_the_profile_page(client
     page = client.get(reverse("me:profile")).content.decode()
     assert "•••• 2606" in page and IBAN not in page
     assert "•••• 2345" in page and ID_NUMBER not in page
+    assert ">France<" in page
     # The editing form is the one place the values appear in clear.
     assert IBAN in client.get(reverse("me:profile_edit")).content.decode()
     event = ActivityEvent.objects.get(user=customer)
