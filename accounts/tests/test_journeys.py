@@ -31,6 +31,13 @@ def sign_out(page: Page, base_url: str) -> None:
     expect(page).to_have_url(f"{base_url}/")
 
 
+def reauthenticate(page: Page, password: str) -> None:
+    """allauth asks for the password again before a sensitive change."""
+    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/"))
+    page.get_by_label("Password", exact=True).fill(password)
+    button(page, "Confirm").click()
+
+
 def expect_dashboard(page: Page, base_url: str, email: str) -> None:
     expect(page).to_have_url(f"{base_url}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
@@ -94,10 +101,9 @@ def test_turn_on_authenticator_app_then_sign_in_with_a_code(page, portal):
     sign_in(page, portal.url, user.email, DEFAULT_PASSWORD)
     expect_dashboard(page, portal.url, user.email)
 
+    # Turning MFA on always asks for the password again, then comes back.
     page.goto(f"{portal.url}/accounts/2fa/totp/activate/")
-    if "/reauthenticate/" in page.url:
-        page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
-        button(page, "Confirm").click()
+    reauthenticate(page, DEFAULT_PASSWORD)
     expect(page).to_have_url(f"{portal.url}/accounts/2fa/totp/activate/")
     secret = page.locator("#authenticator_secret").input_value()
     assert re.fullmatch(r"[A-Z2-7]{16,}=*", secret), secret

@@ -3,9 +3,10 @@ domain): add a passkey, sign out, sign in with it and no password."""
 
 import pytest
 from allauth.mfa.models import Authenticator
+from playwright.sync_api import expect
 
 from .factories import DEFAULT_PASSWORD, VerifiedUserFactory
-from .test_journeys import button, expect_dashboard, sign_in, sign_out
+from .test_journeys import button, expect_dashboard, reauthenticate, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,18 +35,16 @@ def test_add_a_passkey_then_sign_in_with_it(page, portal):
     sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)
     expect_dashboard(page, portal.url, customer.email)
 
-    page.goto(f"{portal.url}/accounts/2fa/webauthn/add/?passwordless")
-    if "/reauthenticate/" in page.url:
-        page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
-        button(page, "Confirm").click()
-        page.goto(f"{portal.url}/accounts/2fa/webauthn/add/?passwordless")
+    # Adding a passkey always asks for the password again, then comes back.
+    page.goto(f"{portal.url}/accounts/2fa/webauthn/add/")
+    reauthenticate(page, DEFAULT_PASSWORD)
+    expect(page).to_have_url(f"{portal.url}/accounts/2fa/webauthn/add/")
     page.get_by_label("Name").fill("Laptop")
-    passwordless = page.get_by_label("Passwordless")
-    if passwordless.count():
-        passwordless.check()
+    page.get_by_label("Passwordless").check()
     button(page, "Add").click()
     page.wait_for_url(lambda url: "/webauthn/add/" not in url)
-    assert Authenticator.objects.filter(user=customer, type=Authenticator.Type.WEBAUTHN).count() == 1
+    (passkey,) = Authenticator.objects.filter(user=customer, type=Authenticator.Type.WEBAUTHN)
+    assert passkey.wrap().is_passwordless
 
     sign_out(page, portal.url)
     page.goto(f"{portal.url}/accounts/login/")
