@@ -203,6 +203,15 @@ TIME_ZONE = env("TIME_ZONE", default="Europe/Paris")
 USE_I18N = True
 USE_TZ = True
 
+# --- Devices and access logs ------------------------------------------------
+
+#: Sessions are erased this many months after they started (SPEC §2).
+ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
+#: Monthly partitions of the sessions table created ahead of time (PostgreSQL).
+ACCESS_LOG_PARTITIONS_AHEAD = env.int("ACCESS_LOG_PARTITIONS_AHEAD", default=3)
+#: Largest request body accepted by POST /api/ingest/sessions, in bytes.
+INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=64 * 1024 * 1024)
+
 # --- Static files -----------------------------------------------------------
 
 STATIC_URL = "/static/"

@@ -1,0 +1,136 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Collector(models.Model):
+    """A piece of network equipment (or its relay) allowed to report sessions.
+
+    Only a SHA-256 of its token is stored: tokens are long random strings, so a fast
+    hash is enough, and a leaked database does not leak working tokens."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    token_prefix = models.CharField(_("token starts with"), max_length=12, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("collector")
+        verbose_name_plural = _("collectors")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Site(models.Model):
+    """Where a session took place: a hotspot, a building, a data centre."""
+
+    name = models.CharField(_("site"), max_length=200)
+    address = models.CharField(_("site address"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        constraints = [models.UniqueConstraint(fields=["name", "address"], name="accesslogs_site_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.address}" if self.address else self.name
+
+
+class NetworkSession(models.Model):
+    """One finished network session, as reported by a collector.
+
+    On PostgreSQL the table is partitioned by month of `started_at` (see
+    accesslogs/partitions.py); its primary key there is (id, started_at). The
+    session is attributed when it is recorded: `user` and `email` are those of the
+    account that held the MAC address at that moment, and never change afterwards
+    except to be detached (set empty) when the account is erased.
+
+    The foreign keys carry no database constraint: checking three of them per row
+    would slow bulk loading, and the services that write here resolve them first.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    collector = models.ForeignKey(
+        Collector, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("collector")
+    )
+    session_id = models.CharField(_("session id"), max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    email = models.CharField(_("account email as recorded"), max_length=254, blank=True)
+    mac = models.CharField(_("MAC address"), max_length=17)
+    ip = models.GenericIPAddressField(_("IP address"))
+    site = models.ForeignKey(
+        Site, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("site")
+    )
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"))
+    bytes_in = models.PositiveBigIntegerField(_("bytes in"))
+    bytes_out = models.PositiveBigIntegerField(_("bytes out"))
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collector", "session_id", "started_at"], name="accesslogs_session_collector_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__gte=models.F("started_at")), name="accesslogs_session_ends_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "started_at", "id"],
+                name="accesslogs_session_user",
+                condition=models.Q(user__isnull=False),
+            ),
+            models.Index(
+                fields=["user", "mac", "started_at", "id"],
+                name="accesslogs_session_user_mac",
+                condition=models.Q(user__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} ({self.mac})"
+
+    @property
+    def duration_seconds(self) -> int:
+        return int((self.ended_at - self.started_at).total_seconds())
+
+
+class DailyUsage(models.Model):
+    """Per customer, MAC address and local day: how many sessions, how long, how much
+    data. Kept up to date by ingest in the same transaction, so totals on /logs/ and
+    /devices/ read a few hundred rows instead of a customer's million sessions."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mac = models.CharField(_("MAC address"), max_length=17)
+    day = models.DateField(_("day"))
+    sessions = models.PositiveIntegerField(_("sessions"), default=0)
+    seconds = models.PositiveBigIntegerField(_("seconds"), default=0)
+    bytes_in = models.PositiveBigIntegerField(_("bytes in"), default=0)
+    bytes_out = models.PositiveBigIntegerField(_("bytes out"), default=0)
+
+    class Meta:
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
+        constraints = [models.UniqueConstraint(fields=["user", "mac", "day"], name="accesslogs_dailyusage_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.mac} {self.day:%Y-%m-%d}"
