@@ -14,6 +14,9 @@ _SUPPORT_PERMISSIONS = [
     "accounts.view_activityevent",
     "accounts.view_datarequest",
     "accounts.change_datarequest",
+    "devices.view_device",
+    "accesslogs.view_networksession",
+    "accesslogs.view_site",
 ]
 
 GROUP_PERMISSIONS: dict[str, list[str]] = {

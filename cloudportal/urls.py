@@ -17,6 +17,9 @@ urlpatterns = [
     path("i18n/setlang/", accounts_views.language_set, name="set_language"),
     path("privacy/", include("policies.urls")),
     path("me/", include("accounts.urls")),
+    path("devices/", include("devices.urls")),
+    path("logs/", include("accesslogs.urls")),
+    path("api/", include("accesslogs.api_urls")),
     path("admin/", admin.site.urls),
 ]
 

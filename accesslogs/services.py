@@ -1,0 +1,48 @@
+"""Writes to access-log data other than sessions themselves (see ingest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Collector
+
+TOKEN_PREFIX = "cpc_"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def collector_create(*, name: str) -> tuple[Collector, str]:
+    """A new collector and its token. The token is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Give the collector a name.")})
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            collector = Collector.objects.create(name=name, token_prefix=token[:10], token_hash=token_hash(token))
+    except IntegrityError:
+        raise ValidationError({"name": _("A collector with this name exists already.")}) from None
+    return collector, token
+
+
+def collector_revoke(*, collector: Collector) -> Collector:
+    """From now on its token is refused. Idempotent."""
+    Collector.objects.filter(pk=collector.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    collector.refresh_from_db(fields=["revoked_at"])
+    return collector
+
+
+def collector_for_token(*, token: str) -> Collector | None:
+    """The active collector holding this token, or None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    return Collector.objects.filter(token_hash=token_hash(token), revoked_at__isnull=True).first()
