@@ -17,7 +17,6 @@ holds its MAC address at that moment (SPEC §3), with that account's email.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
 import io
@@ -28,7 +27,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import IO
 from zoneinfo import ZoneInfo
@@ -44,7 +43,7 @@ from devices.mac import MacError, mac_parse
 from devices.models import Device
 
 from .models import Collector, DailyUsage, NetworkSession, Site
-from .partitions import partitions_ensure
+from .partitions import months_between, partitions_ensure
 
 FIELDS = ("session_id", "mac", "ip", "site", "site_address", "started_at", "ended_at", "bytes_in", "bytes_out")
 FORMATS = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
@@ -55,8 +54,7 @@ MAX_BYTES = 2**63 - 1
 #: How far in the future a session may start or end (clocks drift).
 CLOCK_SKEW = timedelta(hours=1)
 
-_SESSION_ID = re.compile(r"[!-~]{1,64}")
-_DIGITS = re.compile(r"\d{1,19}")
+_SESSION_ID = re.compile(r"[!-\[\]-~]{1,64}")
 
 #: Opens the batch from its first byte; called again when a replay is read twice.
 Source = Callable[[], IO[bytes]]
@@ -88,26 +86,25 @@ class IngestError(Exception):
         return "; ".join(f"line {e['line']}: {e['field']}: {e['message']}" for e in self.errors[:5])
 
 
-@dataclass
-class _Row:
-    line: int
-    session_id: str
-    mac: str
-    ip: str
-    site: tuple[str, str]
-    started_at: datetime
-    ended_at: datetime
-    bytes_in: int
-    bytes_out: int
+# A checked row: session_id, mac, ip, (site, site_address), started_at, ended_at (both
+# datetimes), the row's own part of its COPY line, bytes_in, bytes_out (as text), and
+# the line number. Plain tuples: a batch holds millions of them.
+Row = tuple
 
 
 # --- Reading ------------------------------------------------------------------
 
 
-def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, dict | str]]:
-    """(line number, record) pairs; a record is a dict, or a message for a bad line."""
-    text = codecs.getreader("utf-8")(stream, errors="strict")
-    reader = csv.reader(text)
+def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, list | str]]:
+    """(line number, values in FIELDS order) pairs, or a message for a bad line."""
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+    try:
+        yield from _csv_rows(csv.reader(text))
+    finally:
+        text.detach()  # the stream is the caller's: a replay reads it again
+
+
+def _csv_rows(reader) -> Iterator[tuple[int, list | str]]:
     try:
         header = next(reader, None)
     except (UnicodeDecodeError, csv.Error):
@@ -121,6 +118,7 @@ def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, dict | str]]:
         yield 1, _("The header row lacks: %(fields)s.") % {"fields": ", ".join(missing)}
         return
     index = [header.index(f) for f in FIELDS]
+    in_order = header == list(FIELDS)
     width = len(header)
     line = 1
     while True:
@@ -129,37 +127,43 @@ def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, dict | str]]:
         except StopIteration:
             return
         except (UnicodeDecodeError, csv.Error):
-            yield reader.line_num or line + 1, _("This line cannot be read: send UTF-8 CSV.")
+            yield line + 1, _("This line cannot be read: send UTF-8 CSV.")
             return
         line = reader.line_num
-        if not values:
-            continue
         if len(values) != width:
-            yield (
-                line,
-                _("This line has %(found)d fields; the header has %(expected)d.")
-                % {
-                    "found": len(values),
-                    "expected": width,
-                },
-            )
+            if values:
+                yield (
+                    line,
+                    _("This line has %(found)d fields; the header has %(expected)d.")
+                    % {
+                        "found": len(values),
+                        "expected": width,
+                    },
+                )
             continue
-        yield line, {name: values[i] for name, i in zip(FIELDS, index, strict=True)}
+        yield line, values if in_order else [values[i] for i in index]
 
 
-def _ndjson_records(stream: IO[bytes]) -> Iterator[tuple[int, dict | str]]:
+def _ndjson_records(stream: IO[bytes]) -> Iterator[tuple[int, list | str]]:
     for line, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
             record = json.loads(raw)
         except (UnicodeDecodeError, ValueError):
-            yield line, _("This line is not a JSON object.")
-            continue
+            record = None
         if not isinstance(record, dict):
             yield line, _("This line is not a JSON object.")
             continue
-        yield line, record
+        yield line, [_text(record.get(name)) for name in FIELDS]
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "\x00"  # neither text nor a number: refused by every check
+    return str(value)
 
 
 # --- Checking -----------------------------------------------------------------
@@ -170,31 +174,132 @@ def _ip(value: str) -> str:
     return ipaddress.ip_address(value).compressed
 
 
-def _text(record: dict, name: str) -> str | None:
-    value = record.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return ""
-    return str(value).strip()
-
-
 class _Checker:
-    """Turns records into rows, or into errors with a line and a field."""
+    """Turns records into rows, or into errors with a line and a field.
+
+    `fast` handles the common case, a good row, with as little work as possible;
+    anything it does not like goes through `slow`, which says what is wrong."""
 
     def __init__(self) -> None:
         now = timezone.now()
         self.oldest = add_months(now, -settings.ACCESS_LOG_RETENTION_MONTHS)
         self.latest = now + CLOCK_SKEW
         self.errors: list[dict] = []
+        self.macs: dict[str, str] = {}
+        self.ips: dict[str, str] = {}
+        self.bounds: dict[str, tuple[str, str]] = {}
 
     def error(self, line: int, name: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"line": line, "field": name, "message": str(message)})
 
+    def fast(self, line: int, values: list) -> Row | None:
+        try:
+            session_id, mac, ip, site, address, started, ended, bytes_in, bytes_out = values
+            mac = self.macs.get(mac) or self._mac(mac)
+            ip = self.ips.get(ip) or self._ip(ip)
+            started_at = datetime.fromisoformat(started)
+            ended_at = datetime.fromisoformat(ended)
+            offset = started[19:]
+            if len(started) == 25 and len(ended) == 25 and started[10] == "T" == ended[10] and ended[19:] == offset:
+                # The usual form, one offset: text compares like time, and much faster.
+                oldest, latest = self.bounds.get(offset) or self._bounds(started_at)
+                in_order = oldest <= started[:19] <= ended[:19] <= latest
+            else:
+                in_order = self.oldest <= started_at <= ended_at <= self.latest
+                started, ended = started_at.isoformat(), ended_at.isoformat()
+            if (
+                in_order
+                and _SESSION_ID.fullmatch(session_id)
+                and site
+                and len(site) <= 200
+                and len(address) <= 300
+                and bytes_in.isascii()
+                and bytes_in.isdigit()
+                and bytes_out.isascii()
+                and bytes_out.isdigit()
+                and len(bytes_in) < 19
+                and len(bytes_out) < 19
+            ):
+                tail = f"{session_id}\t{mac}\t{ip}\t{started}\t{ended}\t{bytes_in}\t{bytes_out}\n"
+                return (session_id, mac, ip, (site, address), started_at, ended_at, tail, bytes_in, bytes_out, line)
+        except (TypeError, ValueError, AttributeError):
+            pass
+        return None
+
+    def _bounds(self, moment: datetime) -> tuple[str, str]:
+        """The oldest and latest accepted moments, written in the offset of `moment`."""
+        zone = moment.tzinfo
+        if zone is None:
+            raise ValueError("no offset")
+        bounds = (self.oldest.astimezone(zone).isoformat()[:19], self.latest.astimezone(zone).isoformat()[:19])
+        self.bounds[moment.isoformat()[19:]] = bounds
+        return bounds
+
+    def _mac(self, value: str) -> str:
+        canonical = self.macs[value] = mac_parse(value).canonical
+        return canonical
+
+    def _ip(self, value: str) -> str:
+        canonical = self.ips[value] = _ip(value)
+        return canonical
+
+    def slow(self, line: int, values: list | str) -> Row | None:
+        """Check a row that `fast` refused: record each of its errors, or return it
+        when it is good after all (spaces around values, very large numbers)."""
+        if isinstance(values, str):
+            self.error(line, "", values)
+            return None
+        record = {name: (value or "").strip() for name, value in zip(FIELDS, values, strict=True)}
+        for name in FIELDS:
+            if not record[name] and name != "site_address":
+                self.error(line, name, _("This field is required."))
+                return None
+        errors_before = len(self.errors)
+        if not _SESSION_ID.fullmatch(record["session_id"]):
+            self.error(line, "session_id", _("Use 1 to 64 printable characters, without spaces or backslashes."))
+        try:
+            mac_parse(record["mac"])
+        except MacError as exc:
+            self.error(line, "mac", exc.messages[0])
+        try:
+            _ip(record["ip"])
+        except ValueError:
+            self.error(line, "ip", _("Not an IPv4 or IPv6 address."))
+        if len(record["site"]) > 200:
+            self.error(line, "site", _("At most 200 characters."))
+        if len(record["site_address"]) > 300:
+            self.error(line, "site_address", _("At most 300 characters."))
+        started = self._moment(line, "started_at", record["started_at"])
+        ended = self._moment(line, "ended_at", record["ended_at"])
+        if started and ended:
+            if ended < started:
+                self.error(line, "ended_at", _("The session ends before it starts."))
+            elif started < self.oldest:
+                self.error(line, "started_at", _("Older than the retention period: such sessions are not kept."))
+            elif ended > self.latest:
+                self.error(line, "ended_at", _("In the future."))
+        for name in ("bytes_in", "bytes_out"):
+            value = record[name]
+            if value.startswith("-") and value[1:].isdigit():
+                self.error(line, name, _("Must be zero or more."))
+            elif not (value.isascii() and value.isdigit()) or int(value) > MAX_BYTES:
+                self.error(line, name, _("Must be a whole number of bytes."))
+        if len(self.errors) > errors_before:
+            return None
+        site = (record["site"], record["site_address"])
+        mac, ip = mac_parse(record["mac"]).canonical, _ip(record["ip"])
+        session_id, bytes_in, bytes_out = (
+            record["session_id"],
+            str(int(record["bytes_in"])),
+            str(int(record["bytes_out"])),
+        )
+        tail = f"{session_id}\t{mac}\t{ip}\t{started.isoformat()}\t{ended.isoformat()}\t{bytes_in}\t{bytes_out}\n"
+        return (session_id, mac, ip, site, started, ended, tail, bytes_in, bytes_out, line)
+
     def _moment(self, line: int, name: str, value: str) -> datetime | None:
         try:
-            moment = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value.strip())
         except ValueError:
             self.error(line, name, _("Not a date and time: use ISO 8601, e.g. 2026-03-01T09:30:00+01:00."))
             return None
@@ -203,76 +308,26 @@ class _Checker:
             return None
         return moment
 
-    def _count(self, line: int, name: str, value: str) -> int | None:
-        if value.startswith("-") and _DIGITS.fullmatch(value[1:]):
-            self.error(line, name, _("Must be zero or more."))
-            return None
-        if not _DIGITS.fullmatch(value) or int(value) > MAX_BYTES:
-            self.error(line, name, _("Must be a whole number of bytes."))
-            return None
-        return int(value)
 
-    def row(self, line: int, record: dict | str) -> _Row | None:
-        if isinstance(record, str):
-            self.error(line, "", record)
-            return None
-        values = {}
-        for name in FIELDS:
-            value = _text(record, name)
-            if value is None or (value == "" and name != "site_address"):
-                self.error(line, name, _("This field is required."))
-                return None
-            values[name] = value
-        errors_before = len(self.errors)
-        if not _SESSION_ID.fullmatch(values["session_id"]):
-            self.error(line, "session_id", _("Use 1 to 64 printable characters without spaces."))
-        try:
-            mac = mac_parse(values["mac"]).canonical
-        except MacError as exc:
-            self.error(line, "mac", exc.messages[0])
-        try:
-            ip = _ip(values["ip"])
-        except ValueError:
-            self.error(line, "ip", _("Not an IPv4 or IPv6 address."))
-        if len(values["site"]) > Site._meta.get_field("name").max_length:
-            self.error(line, "site", _("At most 200 characters."))
-        if len(values["site_address"]) > Site._meta.get_field("address").max_length:
-            self.error(line, "site_address", _("At most 300 characters."))
-        started = self._moment(line, "started_at", values["started_at"])
-        ended = self._moment(line, "ended_at", values["ended_at"])
-        if started and ended:
-            if ended < started:
-                self.error(line, "ended_at", _("The session ends before it starts."))
-            elif started < self.oldest:
-                self.error(line, "started_at", _("Older than the retention period: such sessions are not kept."))
-            elif ended > self.latest:
-                self.error(line, "ended_at", _("In the future."))
-        bytes_in = self._count(line, "bytes_in", values["bytes_in"])
-        bytes_out = self._count(line, "bytes_out", values["bytes_out"])
-        if len(self.errors) > errors_before:
-            return None
-        return _Row(
-            line, values["session_id"], mac, ip, (values["site"], values["site_address"]), started, ended, bytes_in,
-            bytes_out,
-        )  # fmt: skip
-
-
-def _parse_chunks(records: Iterator[tuple[int, dict | str]], checker: _Checker) -> Iterator[list[_Row]]:
-    chunk: list[_Row] = []
-    for line, record in records:
-        row = checker.row(line, record)
+def _parse_chunks(records: Iterator[tuple[int, list | str]], checker: _Checker) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    fast = checker.fast
+    for line, values in records:
+        row = None if isinstance(values, str) else fast(line, values)
+        if row is None:
+            row = checker.slow(line, values)
+            if len(checker.errors) >= MAX_ERRORS:
+                break
         if row is not None and not checker.errors:
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 yield chunk
                 chunk = []
-        elif len(checker.errors) >= MAX_ERRORS:
-            break
     if chunk and not checker.errors:
         yield chunk
 
 
-def _in_background(chunks: Iterator[list[_Row]]) -> Iterator[list[_Row]]:
+def _in_background(chunks: Iterator[list[Row]]) -> Iterator[list[Row]]:
     """Run the parser one chunk ahead in a thread; re-raise its exceptions here."""
     pipe: queue.Queue = queue.Queue(maxsize=2)
     done = object()
@@ -308,11 +363,16 @@ def _in_background(chunks: Iterator[list[_Row]]) -> Iterator[list[_Row]]:
 
 # --- Writing ------------------------------------------------------------------
 
-COLUMNS = ("collector_id", "session_id", "user_id", "email", "mac", "ip", "site_id")
+#: In this order, each COPY line is the owner's part, the site's part, then the row's
+#: own part, which the parsing thread writes ahead of time.
+COLUMNS = ("user_id", "email", "site_id", "collector_id", "session_id", "mac", "ip")
 COLUMNS += ("started_at", "ended_at", "bytes_in", "bytes_out")
+#: Rows are sent to PostgreSQL this many at a time, so that it works while we format.
+COPY_GROUP = 1000
 
 
-NULL = "\\N"
+#: user_id and email of a session nobody holds the MAC address of.
+NO_OWNER = "\\N\t\t"
 
 
 def _copy_escape(value: str) -> str:
@@ -324,49 +384,51 @@ def _copy_escape(value: str) -> str:
 class _Writer:
     """Resolves attribution and sites, writes rows, and keeps the daily usage sums."""
 
-    def __init__(self, collector: Collector, *, skip_stored: bool) -> None:
+    def __init__(self, collector: Collector, *, skip_stored: bool, checker: _Checker) -> None:
         self.collector = collector
+        self.months = months_between(checker.oldest, checker.latest)
         self.skip_stored = skip_stored
+        #: MAC -> (user id, email) of the account holding it now, or None.
         self.owners: dict[str, tuple[int, str] | None] = {}
         self.sites: dict[tuple[str, str], int] = {}
-        self.usage: dict[tuple[int, str, object], list[int]] = {}
+        self.usage: dict[tuple[int, str, date], list[int]] = {}
         self.last_seen: dict[str, datetime] = {}
         self.seen: set[tuple[str, datetime]] = set()
         self.accepted = 0
         self.duplicates = 0
         self.zone = ZoneInfo(settings.TIME_ZONE)
+        self.days: dict[int, date] = {}
 
-    def _resolve(self, chunk: list[_Row]) -> None:
-        macs = {r.mac for r in chunk} - self.owners.keys()
+    def _resolve(self, chunk: list[Row]) -> None:
+        macs = {r[1] for r in chunk} - self.owners.keys()
         if macs:
             self.owners.update(dict.fromkeys(macs))
             for mac, user_id, email in Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"):
                 self.owners[mac] = (user_id, email)
-        sites = {r.site for r in chunk} - self.sites.keys()
+        sites = {r[3] for r in chunk} - self.sites.keys()
         if sites:
             Site.objects.bulk_create([Site(name=n, address=a) for n, a in sites], ignore_conflicts=True)
             names = {n for n, _a in sites}
             for pk, name, address in Site.objects.filter(name__in=names).values_list("id", "name", "address"):
                 self.sites[(name, address)] = pk
-        partitions_ensure({r.started_at for r in chunk})
+        # Rows start within the accepted window (see _Checker): make sure it all exists.
+        partitions_ensure(self.months)
 
-    def _stored(self, chunk: list[_Row]) -> set[tuple[str, datetime]]:
-        stored = NetworkSession.objects.filter(
-            collector=self.collector,
-            session_id__in={r.session_id for r in chunk},
-            started_at__gte=min(r.started_at for r in chunk),
-            started_at__lte=max(r.started_at for r in chunk),
-        ).values_list("session_id", "started_at")
-        return set(stored)
-
-    def _keep(self, chunk: list[_Row]) -> list[_Row]:
+    def _keep(self, chunk: list[Row]) -> list[Row]:
         """In a replay, leave out the rows already stored or repeated in the batch."""
         if not self.skip_stored:
             return chunk
-        stored = self._stored(chunk)
+        stored = set(
+            NetworkSession.objects.filter(
+                collector=self.collector,
+                session_id__in={r[0] for r in chunk},
+                started_at__gte=min(r[4] for r in chunk),
+                started_at__lte=max(r[4] for r in chunk),
+            ).values_list("session_id", "started_at")
+        )
         kept = []
         for row in chunk:
-            key = (row.session_id, row.started_at)
+            key = (row[0], row[4])
             if key in stored or key in self.seen:
                 self.duplicates += 1
                 continue
@@ -374,61 +436,79 @@ class _Writer:
             kept.append(row)
         return kept
 
-    def write(self, chunk: list[_Row]) -> None:
+    def write(self, chunk: list[Row]) -> None:
         self._resolve(chunk)
         chunk = self._keep(chunk)
         if not chunk:
             return
+        self._count(chunk)
         if connection.vendor == "postgresql":
             self._copy(chunk)
         else:
-            NetworkSession.objects.bulk_create(
-                [NetworkSession(**dict(zip(COLUMNS, values, strict=True))) for values in self._values(chunk)]
-            )
+            self._insert(chunk)
         self.accepted += len(chunk)
 
-    def _values(self, chunk: list[_Row]) -> Iterator[tuple]:
-        collector_id = self.collector.pk
-        owners, sites, usage, last_seen, zone = self.owners, self.sites, self.usage, self.last_seen, self.zone
-        for r in chunk:
-            owner = owners[r.mac]
-            if owner is None:
-                user_id, email = None, ""
-            else:
-                user_id, email = owner
-                seconds = int((r.ended_at - r.started_at).total_seconds())
-                key = (user_id, r.mac, r.started_at.astimezone(zone).date())
-                sums = usage.get(key)
-                if sums is None:
-                    usage[key] = [1, seconds, r.bytes_in, r.bytes_out]
-                else:
-                    sums[0] += 1
-                    sums[1] += seconds
-                    sums[2] += r.bytes_in
-                    sums[3] += r.bytes_out
-                if r.mac not in last_seen or last_seen[r.mac] < r.ended_at:
-                    last_seen[r.mac] = r.ended_at
-            yield (
-                collector_id, r.session_id, user_id, email, r.mac, r.ip, sites[r.site], r.started_at, r.ended_at,
-                r.bytes_in, r.bytes_out,
-            )  # fmt: skip
+    def _day(self, moment: datetime) -> date:
+        """The local day a moment falls on, cached by UTC hour (zones move by whole hours here)."""
+        hour = int(moment.timestamp()) // 3600
+        day = self.days.get(hour)
+        if day is None:
+            day = self.days[hour] = datetime.fromtimestamp(hour * 3600, self.zone).date()
+        return day
 
-    def _copy(self, chunk: list[_Row]) -> None:
-        buffer = io.StringIO()
-        for values in self._values(chunk):
-            c, sid, uid, email, mac, ip, site, start, end, bin_, bout = values
-            uid = NULL if uid is None else uid
-            buffer.write(
-                f"{c}\t{_copy_escape(sid)}\t{uid}\t{_copy_escape(email)}\t{mac}\t{ip}\t"
-                f"{site}\t{start.isoformat()}\t{end.isoformat()}\t{bin_}\t{bout}\n"
-            )
+    def _count(self, chunk: list[Row]) -> None:
+        """Add attributed rows to the daily sums and the devices' last seen."""
+        owners, usage, last_seen, day = self.owners, self.usage, self.last_seen, self._day
+        for _sid, mac, _ip, _site, started, ended, _tail, bytes_in, bytes_out, _line in chunk:
+            owner = owners[mac]
+            if owner is None:
+                continue
+            bytes_in, bytes_out = int(bytes_in), int(bytes_out)
+            key = (owner[0], mac, day(started))
+            seconds = int((ended - started).total_seconds())
+            sums = usage.get(key)
+            if sums is None:
+                usage[key] = [1, seconds, bytes_in, bytes_out]
+            else:
+                sums[0] += 1
+                sums[1] += seconds
+                sums[2] += bytes_in
+                sums[3] += bytes_out
+            if last_seen.get(mac, ended) <= ended:
+                last_seen[mac] = ended
+
+    def _copy(self, chunk: list[Row]) -> None:
+        owners = {mac: f"{o[0]}\t{_copy_escape(o[1])}\t" for mac, o in self.owners.items() if o is not None}
+        sites = {key: f"{pk}\t{self.collector.pk}\t" for key, pk in self.sites.items()}
         sql = f"COPY {NetworkSession._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
         with (
             connection.cursor() as cursor,
             connection.wrap_database_errors,
             cursor.connection.cursor().copy(sql) as copy,
         ):
-            copy.write(buffer.getvalue())
+            for start in range(0, len(chunk), COPY_GROUP):
+                group = chunk[start : start + COPY_GROUP]
+                copy.write("".join([owners.get(r[1], NO_OWNER) + sites[r[3]] + r[6] for r in group]))
+
+    def _insert(self, chunk: list[Row]) -> None:
+        """The embedded SQLite run has no COPY."""
+        owners, sites = self.owners, self.sites
+        NetworkSession.objects.bulk_create(
+            NetworkSession(
+                collector=self.collector,
+                session_id=session_id,
+                user_id=(owners[mac] or (None, ""))[0],
+                email=(owners[mac] or (None, ""))[1],
+                mac=mac,
+                ip=ip,
+                site_id=sites[site],
+                started_at=started,
+                ended_at=ended,
+                bytes_in=bytes_in,
+                bytes_out=bytes_out,
+            )  # fmt: skip
+            for session_id, mac, ip, site, started, ended, _tail, bytes_in, bytes_out, _line in chunk
+        )
 
     def finish(self) -> None:
         """Add this batch's sums to the daily usage, and move each device's last seen."""
@@ -455,7 +535,7 @@ def _last_seen_move(last_seen: dict[str, datetime]) -> None:
         )
 
 
-def _usage_add(usage: dict[tuple[int, str, object], list[int]]) -> None:
+def _usage_add(usage: dict[tuple[int, str, date], list[int]]) -> None:
     table = DailyUsage._meta.db_table
     rows = [(*key, *sums) for key, sums in usage.items()]
     with connection.cursor() as cursor:
@@ -473,7 +553,7 @@ def _usage_add(usage: dict[tuple[int, str, object], list[int]]) -> None:
 
 def _attempt(collector: Collector, source: Source, fmt: str, *, skip_stored: bool) -> IngestResult:
     checker = _Checker()
-    writer = _Writer(collector, skip_stored=skip_stored)
+    writer = _Writer(collector, skip_stored=skip_stored, checker=checker)
     read = _csv_records if fmt == "csv" else _ndjson_records
     for chunk in _in_background(_parse_chunks(read(source()), checker)):
         writer.write(chunk)

@@ -26,6 +26,16 @@ def month_add(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def months_between(first: datetime, last: datetime) -> list[date]:
+    """The UTC months from the one holding `first` to the one holding `last`."""
+    month, end = month_start(first.astimezone(UTC)), month_start(last.astimezone(UTC))
+    months = []
+    while month <= end:
+        months.append(month)
+        month = month_add(month, 1)
+    return months
+
+
 def partition_name(month: date) -> str:
     return f"{PARENT}_p{month:%Y%m}"
 
