@@ -21,6 +21,7 @@ import contextlib
 import csv
 import io
 import ipaddress
+import itertools
 import json
 import queue
 import re
@@ -33,6 +34,7 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -99,49 +101,59 @@ def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, list | str]]:
     """(line number, values in FIELDS order) pairs, or a message for a bad line."""
     text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
     try:
-        yield from _csv_rows(csv.reader(text))
+        yield from _csv_rows(text)
+    except UnicodeDecodeError:
+        yield 0, _("The batch is not UTF-8 text.")
     finally:
         text.detach()  # the stream is the caller's: a replay reads it again
 
 
-def _csv_rows(reader) -> Iterator[tuple[int, list | str]]:
-    try:
-        header = next(reader, None)
-    except (UnicodeDecodeError, csv.Error):
-        yield 1, _("The header row cannot be read: send UTF-8 CSV.")
-        return
+def _csv_values(raw: str, text: IO[str]) -> tuple[list[str], int]:
+    """One record's values and the number of lines it took. Lines without quotes
+    (nearly all) are split directly; the csv module reads the others."""
+    if '"' not in raw:
+        return raw.rstrip("\r\n").split(","), 1
+    reader = csv.reader(itertools.chain([raw], text))
+    return next(reader, []), reader.line_num
+
+
+def _csv_rows(text: IO[str]) -> Iterator[tuple[int, list | str]]:
+    records = _csv_split(text)
+    line, header = next(records, (0, None))
     if header is None:
+        return
+    if isinstance(header, str):
+        yield line, header
         return
     header = [h.strip() for h in header]
     missing = [f for f in FIELDS if f not in header]
     if missing:
-        yield 1, _("The header row lacks: %(fields)s.") % {"fields": ", ".join(missing)}
+        yield line, _("The header row lacks: %(fields)s.") % {"fields": ", ".join(missing)}
         return
     index = [header.index(f) for f in FIELDS]
     in_order = header == list(FIELDS)
     width = len(header)
-    line = 1
-    while True:
+    for line, values in records:
+        if isinstance(values, str):
+            yield line, values
+        elif len(values) == width:
+            yield line, values if in_order else [values[i] for i in index]
+        elif values != [""]:
+            message = _("This line has %(found)d fields; the header has %(expected)d.")
+            yield line, message % {"found": len(values), "expected": width}
+
+
+def _csv_split(text: IO[str]) -> Iterator[tuple[int, list[str] | str]]:
+    """(line number, values) for each record, blank lines included."""
+    line = 0
+    for raw in text:
         try:
-            values = next(reader)
-        except StopIteration:
+            values, lines = _csv_values(raw, text)
+        except csv.Error:
+            yield line + 1, _("This line cannot be read as CSV.")
             return
-        except (UnicodeDecodeError, csv.Error):
-            yield line + 1, _("This line cannot be read: send UTF-8 CSV.")
-            return
-        line = reader.line_num
-        if len(values) != width:
-            if values:
-                yield (
-                    line,
-                    _("This line has %(found)d fields; the header has %(expected)d.")
-                    % {
-                        "found": len(values),
-                        "expected": width,
-                    },
-                )
-            continue
-        yield line, values if in_order else [values[i] for i in index]
+        line += lines
+        yield line, values
 
 
 def _ndjson_records(stream: IO[bytes]) -> Iterator[tuple[int, list | str]]:
@@ -223,7 +235,7 @@ class _Checker:
             ):
                 tail = f"{session_id}\t{mac}\t{ip}\t{started}\t{ended}\t{bytes_in}\t{bytes_out}\n"
                 return (session_id, mac, ip, (site, address), started_at, ended_at, tail, bytes_in, bytes_out, line)
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, ValidationError):
             pass
         return None
 
@@ -555,8 +567,12 @@ def _attempt(collector: Collector, source: Source, fmt: str, *, skip_stored: boo
     checker = _Checker()
     writer = _Writer(collector, skip_stored=skip_stored, checker=checker)
     read = _csv_records if fmt == "csv" else _ndjson_records
-    for chunk in _in_background(_parse_chunks(read(source()), checker)):
-        writer.write(chunk)
+    records = read(source())
+    try:
+        for chunk in _in_background(_parse_chunks(records, checker)):
+            writer.write(chunk)
+    finally:
+        records.close()  # hands the stream back, also when a bad row stopped the reading
     if checker.errors:
         raise IngestError(checker.errors)
     writer.finish()
