@@ -200,6 +200,9 @@ class _Checker:
         self.macs: dict[str, str] = {}
         self.ips: dict[str, str] = {}
         self.bounds: dict[str, tuple[str, str]] = {}
+        self.sites: set[tuple[str, str]] = set()
+        self.fresh_macs: list[str] = []
+        self.fresh_sites: list[tuple[str, str]] = []
 
     def error(self, line: int, name: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
@@ -234,7 +237,10 @@ class _Checker:
                 and len(bytes_out) < 19
             ):
                 tail = f"{session_id}\t{mac}\t{ip}\t{started}\t{ended}\t{bytes_in}\t{bytes_out}\n"
-                return (session_id, mac, ip, (site, address), started_at, ended_at, tail, bytes_in, bytes_out, line)
+                place = (site, address)
+                if place not in self.sites:
+                    self._site(place)
+                return (session_id, mac, ip, place, started_at, ended_at, tail, bytes_in, bytes_out, line)
         except (TypeError, ValueError, AttributeError, ValidationError):
             pass
         return None
@@ -250,7 +256,18 @@ class _Checker:
 
     def _mac(self, value: str) -> str:
         canonical = self.macs[value] = mac_parse(value).canonical
+        self.fresh_macs.append(canonical)
         return canonical
+
+    def _site(self, place: tuple[str, str]) -> None:
+        self.sites.add(place)
+        self.fresh_sites.append(place)
+
+    def fresh(self) -> tuple[set[str], set[tuple[str, str]]]:
+        """The MAC addresses and sites first seen since the last call."""
+        macs, sites = set(self.fresh_macs), set(self.fresh_sites)
+        self.fresh_macs, self.fresh_sites = [], []
+        return macs, sites
 
     def _ip(self, value: str) -> str:
         canonical = self.ips[value] = _ip(value)
@@ -300,7 +317,9 @@ class _Checker:
         if len(self.errors) > errors_before:
             return None
         site = (record["site"], record["site_address"])
-        mac, ip = mac_parse(record["mac"]).canonical, _ip(record["ip"])
+        if site not in self.sites:
+            self._site(site)
+        mac, ip = self.macs.get(record["mac"]) or self._mac(record["mac"]), _ip(record["ip"])
         session_id, bytes_in, bytes_out = (
             record["session_id"],
             str(int(record["bytes_in"])),
@@ -321,7 +340,11 @@ class _Checker:
         return moment
 
 
-def _parse_chunks(records: Iterator[tuple[int, list | str]], checker: _Checker) -> Iterator[list[Row]]:
+#: What the parser hands over: rows, and the MAC addresses and sites first seen in them.
+Chunk = tuple[list[Row], set[str], set[tuple[str, str]]]
+
+
+def _parse_chunks(records: Iterator[tuple[int, list | str]], checker: _Checker) -> Iterator[Chunk]:
     chunk: list[Row] = []
     fast = checker.fast
     for line, values in records:
@@ -333,13 +356,13 @@ def _parse_chunks(records: Iterator[tuple[int, list | str]], checker: _Checker) 
         if row is not None and not checker.errors:
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
-                yield chunk
+                yield (chunk, *checker.fresh())
                 chunk = []
     if chunk and not checker.errors:
-        yield chunk
+        yield (chunk, *checker.fresh())
 
 
-def _in_background(chunks: Iterator[list[Row]]) -> Iterator[list[Row]]:
+def _in_background(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     """Run the parser one chunk ahead in a thread; re-raise its exceptions here."""
     pipe: queue.Queue = queue.Queue(maxsize=2)
     done = object()
@@ -411,13 +434,13 @@ class _Writer:
         self.zone = ZoneInfo(settings.TIME_ZONE)
         self.days: dict[int, date] = {}
 
-    def _resolve(self, chunk: list[Row]) -> None:
-        macs = {r[1] for r in chunk} - self.owners.keys()
+    def _resolve(self, macs: set[str], sites: set[tuple[str, str]]) -> None:
+        macs -= self.owners.keys()
         if macs:
             self.owners.update(dict.fromkeys(macs))
             for mac, user_id, email in Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"):
                 self.owners[mac] = (user_id, email)
-        sites = {r[3] for r in chunk} - self.sites.keys()
+        sites -= self.sites.keys()
         if sites:
             Site.objects.bulk_create([Site(name=n, address=a) for n, a in sites], ignore_conflicts=True)
             names = {n for n, _a in sites}
@@ -448,8 +471,8 @@ class _Writer:
             kept.append(row)
         return kept
 
-    def write(self, chunk: list[Row]) -> None:
-        self._resolve(chunk)
+    def write(self, chunk: list[Row], macs: set[str], sites: set[tuple[str, str]]) -> None:
+        self._resolve(macs, sites)
         chunk = self._keep(chunk)
         if not chunk:
             return
@@ -569,8 +592,8 @@ def _attempt(collector: Collector, source: Source, fmt: str, *, skip_stored: boo
     read = _csv_records if fmt == "csv" else _ndjson_records
     records = read(source())
     try:
-        for chunk in _in_background(_parse_chunks(records, checker)):
-            writer.write(chunk)
+        for chunk, macs, sites in _in_background(_parse_chunks(records, checker)):
+            writer.write(chunk, macs, sites)
     finally:
         records.close()  # hands the stream back, also when a bad row stopped the reading
     if checker.errors:
