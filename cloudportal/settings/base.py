@@ -262,6 +262,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.data_requests_remind",
         "schedule": 24 * 60 * 60.0,
     },
+    "create-session-partitions-ahead": {
+        "task": "accesslogs.tasks.partitions_create_ahead",
+        "schedule": 24 * 60 * 60.0,
+    },
 }
 
 # --- Security ---------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""Monthly partitions of the sessions table (PostgreSQL)."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+
+from accesslogs import partitions
+from accesslogs.partitions import month_add, months_between, partition_name, partitions_existing, partitions_window
+from accesslogs.tasks import partitions_create_ahead
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_table_is_partitioned_by_month_with_the_window_created():
+    existing = set(partitions_existing())
+    window = partitions_window()
+    assert {partition_name(m) for m in window} <= existing
+    assert len(window) == 12 + 3 + 1  # a year back, this month, three ahead
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE relname = 'accesslogs_networksession'")
+        assert cursor.fetchone()[0] == "p"
+
+
+def test_the_beat_task_creates_months_ahead_and_can_run_twice(settings):
+    settings.ACCESS_LOG_PARTITIONS_AHEAD = 6
+    partitions.partitions_forget()
+    created = partitions_create_ahead()
+    last = partition_name(partitions_window()[-1])
+    assert last in created
+    partitions.partitions_forget()
+    assert partitions_create_ahead() == []
+    assert last in partitions_existing()
+
+
+def test_month_arithmetic():
+    assert month_add(date(2026, 11, 1), 3) == date(2027, 2, 1)
+    assert month_add(date(2026, 1, 1), -1) == date(2025, 12, 1)
+    from datetime import UTC, datetime, timedelta, timezone
+
+    # 00:30 on 1 March in Paris is still February in UTC: partitions follow UTC.
+    paris = timezone(timedelta(hours=1))
+    assert months_between(datetime(2026, 3, 1, 0, 30, tzinfo=paris), datetime(2026, 3, 2, tzinfo=UTC)) == [
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+    ]
