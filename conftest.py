@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 # Playwright's sync API runs an event loop in the main thread; Django would then
@@ -46,6 +47,15 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_configured_from_test_settings():
+    """The Celery app reads Django's CELERY_* settings once, on first use. Read them
+    now, so that a test which changes a setting first cannot fix them for the session."""
+    from cloudportal.celery import app
+
+    assert app.conf.task_always_eager == django_settings.CELERY_TASK_ALWAYS_EAGER
 
 
 def free_port() -> int:

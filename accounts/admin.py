@@ -27,7 +27,7 @@ from .services import (
     data_request_extend,
     data_request_extension_check,
     profile_update,
-    profile_view_record,
+    staff_view_record,
     user_change_record,
 )
 
@@ -40,7 +40,10 @@ def can_see_sensitive(request) -> bool:
 
 class RecordsStaffViewsMixin:
     """A GET of a change screen about a customer, by someone else than that customer,
-    lands in the customer's activity history."""
+    lands in the customer's activity history, under `viewed_category`."""
+
+    #: The privacy-registry category the screen shows.
+    viewed_category = "profile"
 
     def customer_of(self, obj) -> User | None:
         return obj.user
@@ -51,7 +54,7 @@ class RecordsStaffViewsMixin:
             obj = self.get_object(request, object_id)
             customer = self.customer_of(obj) if obj is not None else None
             if customer is not None and customer.pk != request.user.pk:
-                profile_view_record(user=customer, staff=request.user)
+                staff_view_record(user=customer, staff=request.user, category=self.viewed_category)
         return response
 
 

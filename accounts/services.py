@@ -53,7 +53,8 @@ def activity_record(
     )
 
 
-def _actor_kind(*, user: User, actor: User | None) -> str:
+def actor_kind_for(*, user: User, actor: User | None) -> str:
+    """Who made a change to `user`'s data: no actor is a job, the customer, or staff."""
     if actor is None:
         return Actor.JOB
     return Actor.CUSTOMER if actor.pk == user.pk else Actor.STAFF
@@ -98,7 +99,7 @@ def profile_update(*, user: User, actor: User | None, data: dict) -> Profile:
     if not (changed or cleared) and profile.pk:
         return profile
     profile.save()
-    kind = _actor_kind(user=user, actor=actor)
+    kind = actor_kind_for(user=user, actor=actor)
     for action, names in ((ActivityEvent.Action.CHANGED, changed), (ActivityEvent.Action.DELETED, cleared)):
         if names:
             activity_record(user=user, action=action, category="profile", actor_kind=kind, actor=actor, fields=names)
@@ -112,12 +113,12 @@ def _field_labels(model) -> dict[str, str]:
     return {f.name: f.verbose_name for f in model._meta.fields}
 
 
-def profile_view_record(*, user: User, staff: User) -> ActivityEvent:
-    """A staff member opened the customer's record in the admin."""
+def staff_view_record(*, user: User, staff: User, category: str) -> ActivityEvent:
+    """A staff member opened one of the customer's records in the admin."""
     return activity_record(
         user=user,
         action=ActivityEvent.Action.VIEWED,
-        category="profile",
+        category=category,
         actor_kind=Actor.STAFF,
         actor=staff,
     )
@@ -158,7 +159,7 @@ def preferences_update(*, user: User, actor: User | None, data: dict) -> User:
         user=user,
         action=ActivityEvent.Action.CHANGED,
         category="preferences",
-        actor_kind=_actor_kind(user=user, actor=actor),
+        actor_kind=actor_kind_for(user=user, actor=actor),
         actor=actor,
         fields=changed,
     )

@@ -11,7 +11,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from cloudportal.core.views import form_invalid
 from cloudportal.privacy import categories
+from devices.models import Device
 
 from .forms import DataRequestForm, PreferencesForm, ProfileForm, country_choices
 from .models import DataRequest, Profile, User
@@ -20,7 +22,7 @@ from .services import data_request_file, preferences_update, profile_update, use
 
 ACTIVITY_PAGE_SIZE = 25
 ACTIVITY_FIELD_LABELS = {
-    **{f.name: f.verbose_name for model in (Profile, User, DataRequest) for f in model._meta.fields},
+    **{f.name: f.verbose_name for model in (Device, Profile, User, DataRequest) for f in model._meta.fields},
     # What accounts/signals.py records for allauth's changes.
     "account": gettext_lazy("account"),
     "email_address": gettext_lazy("an email address"),
@@ -40,11 +42,6 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         user_language_set(user=request.user, language=language)
     return response
-
-
-def _form_invalid(request: HttpRequest, template: str, context: dict) -> HttpResponse:
-    messages.error(request, _("Nothing was saved: please correct the fields marked below."))
-    return render(request, template, context, status=400)
 
 
 @login_required
@@ -75,7 +72,7 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
             profile_update(user=request.user, actor=request.user, data=form.cleaned_data)
             messages.success(request, _("Your profile has been saved."))
             return redirect("me:profile")
-        return _form_invalid(request, "accounts/profile_form.html", {"form": form})
+        return form_invalid(request, "accounts/profile_form.html", {"form": form})
     return render(request, "accounts/profile_form.html", {"form": ProfileForm(instance=profile)})
 
 
@@ -96,7 +93,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                 httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
             )
             return response
-        return _form_invalid(request, "accounts/preferences.html", {"form": form})
+        return form_invalid(request, "accounts/preferences.html", {"form": form})
     return render(request, "accounts/preferences.html", {"form": PreferencesForm(instance=request.user)})
 
 
@@ -150,12 +147,12 @@ def data_requests(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "requests": data_requests_for(user=request.user)}
     if request.method == "POST":
         if not form.is_valid():
-            return _form_invalid(request, "accounts/requests.html", context)
+            return form_invalid(request, "accounts/requests.html", context)
         try:
             data_request_file(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
-            return _form_invalid(request, "accounts/requests.html", context)
+            return form_invalid(request, "accounts/requests.html", context)
         messages.success(request, _("Your request has been sent. We will answer by email within one month."))
         return redirect("me:requests")
     return render(request, "accounts/requests.html", context)

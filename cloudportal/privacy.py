@@ -108,8 +108,9 @@ def _references_customer(model: type[models.Model], subject_labels: set[str]) ->
 
 
 def subject_models() -> set[str]:
-    """Models whose rows stand for a customer (devices join them with their app)."""
-    return {settings.AUTH_USER_MODEL}
+    """Models whose rows stand for a customer: the account, and a customer's device
+    (a row about a device is a row about the customer who holds it)."""
+    return {settings.AUTH_USER_MODEL, "devices.Device"}
 
 
 def uncovered_models(candidates: Iterable[type[models.Model]] | None = None) -> list[str]:

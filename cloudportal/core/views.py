@@ -2,6 +2,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -13,6 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 logger = logging.getLogger(__name__)
+
+
+def form_invalid(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """A form came back with errors: say so, show them, and answer 400."""
+    messages.error(request, _("Nothing was saved: please correct the fields marked below."))
+    return render(request, template, context, status=400)
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -1,10 +1,15 @@
-"""Demo data for the embedded portal: a verified customer, a staff superuser and a
-published privacy statement.
+"""Demo data for the embedded portal: a verified customer with devices and a year of
+network sessions, a staff superuser and a published privacy statement.
 
 Idempotent: running it again keeps the accounts and resets their passwords to the
 printed ones. Refuses to run outside DEBUG unless --force is given, so it cannot
 plant known passwords in production by accident.
 """
+
+import csv
+import io
+import random
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -12,8 +17,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accesslogs.ingest import FIELDS, rewinding, sessions_ingest
+from accesslogs.models import Collector
+from accesslogs.services import collector_create
 from accounts.models import Profile, User
 from accounts.services import profile_update
+from devices.models import Device
+from devices.services import device_add
 from policies.models import StatementVersion
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-customer-2026")
@@ -54,6 +64,16 @@ Use the requests page of the portal to ask our privacy team anything about your 
 """
 
 
+DEMO_DEVICES = [("A4:83:E7:12:34:56", "Laptop"), ("3C:22:FB:AB:CD:EF", "Phone"), ("DA:A1:19:00:00:2A", "Tablet")]
+DEMO_SITES = [
+    ("Gare de Lyon, hall 1", "Place Louis-Armand, 75012 Paris"),
+    ("Café du Marché", "12 rue Cler, 75007 Paris"),
+    ("Lyon Part-Dieu", "5 place Charles Béraudier, 69003 Lyon"),
+    ("Home fibre", "1 rue de l'Exemple, 75001 Paris"),
+]
+DEMO_COLLECTOR = "demo-collector"
+
+
 class Command(BaseCommand):
     help = "Create the demo customer and staff accounts and print their logins."
 
@@ -69,9 +89,38 @@ class Command(BaseCommand):
         self._statement()
         if not Profile.objects.filter(user=customer).exists():
             profile_update(user=customer, actor=customer, data=DEMO_PROFILE)
+        sessions = self._devices_and_sessions(customer)
         self.stdout.write(self.style.SUCCESS("Demo logins:"))
         self.stdout.write(f"  customer  {customer.email}  /  {DEMO_CUSTOMER[1]}")
         self.stdout.write(f"  staff     {staff.email}  /  {DEMO_STAFF[1]}  (admin at /admin/)")
+        self.stdout.write(f"  {sessions} new demo sessions recorded")
+
+    def _devices_and_sessions(self, customer: User) -> int:
+        """Three devices and about a year of their sessions, through the real ingest."""
+        for mac, label in DEMO_DEVICES:
+            if not Device.objects.filter(mac=mac).exists():
+                device_add(user=customer, mac=mac, label=label)
+        collector = Collector.objects.filter(name=DEMO_COLLECTOR).first()
+        if collector is None:
+            collector, _token = collector_create(name=DEMO_COLLECTOR)
+        rng = random.Random(2026)
+        now = timezone.now().replace(minute=0, second=0, microsecond=0)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(FIELDS)
+        for days_ago in range(360, 0, -1):
+            for mac, _label in DEMO_DEVICES:
+                for n in range(rng.randint(0, 3)):
+                    started = now - timedelta(days=days_ago, hours=rng.randint(0, 20))
+                    ended = started + timedelta(minutes=rng.randint(5, 240))
+                    site, address = rng.choice(DEMO_SITES)
+                    writer.writerow([
+                        f"demo-{mac}-{started:%Y%m%d}-{n}", mac, f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                        site, address, started.isoformat(), ended.isoformat(), rng.randint(10**5, 10**9),
+                        rng.randint(10**4, 10**8),
+                    ])  # fmt: skip
+        source = rewinding(io.BytesIO(out.getvalue().encode()))
+        return sessions_ingest(collector=collector, source=source, fmt="csv").accepted
 
     def _statement(self) -> None:
         if StatementVersion.objects.filter(version="1.0").exists():
