@@ -6,4 +6,5 @@ app_name = "logs"
 
 urlpatterns = [
     path("", views.session_list, name="list"),
+    path("export.csv", views.session_csv, name="csv"),
 ]

@@ -1,8 +1,142 @@
+"""/logs/: the customer's sessions, filtered, totalled, a page at a time, and as CSV.
+
+Both views read the filters from the query string through SessionFilterForm: a bad
+value is a 400 with the message beside its field, never a 500. A page cursor that
+the portal did not make (edited by hand, truncated) is a 400 too, with a link to the
+newest sessions, rather than silently showing another page than the one asked for.
+
+The list costs the same few queries on any page: the customer's devices (for the
+filter and the labels), the totals from the daily rollup, and one keyset query for
+the page, with the sites joined.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from devices.selectors import devices_for
+
+from .forms import SessionFilterForm
+from .models import NetworkSession
+from .retention import erase_on
+from .selectors import CursorError, session_page, sessions_for, usage_totals
+
+TEMPLATE = "accesslogs/session_list.html"
+CSV_COLUMNS = (
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "device",
+    "mac",
+    "ip",
+    "site",
+    "site_address",
+    "bytes_in",
+    "bytes_out",
+    "erased_on",
+)
+#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_CHUNK_ROWS = 2000
+
+
+def _filter_form(request: HttpRequest) -> tuple[SessionFilterForm, dict[str, str]]:
+    """The filter form bound to the query string, and the labels of the customer's
+    devices by MAC address (one query for both)."""
+    devices = list(devices_for(user=request.user))
+    labels = {device.mac: device.label for device in devices}
+    return SessionFilterForm(request.GET, devices=devices), labels
+
+
+def _render(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    context = {"retention_months": settings.ACCESS_LOG_RETENTION_MONTHS, **context}
+    return render(request, TEMPLATE, context, status=status)
+
+
+def _filters_invalid(request: HttpRequest, form: SessionFilterForm) -> HttpResponse:
+    messages.error(request, _("Some filters are not valid: please correct the fields marked below."))
+    return _render(request, {"form": form}, status=400)
 
 
 @login_required
+@require_GET
 def session_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "accesslogs/session_list.html", {})
+    form, labels = _filter_form(request)
+    if not form.is_valid():
+        return _filters_invalid(request, form)
+    filters = form.filters()
+    after, before = request.GET.get("after") or None, request.GET.get("before") or None
+    try:
+        page = session_page(user=request.user, filters=filters, after=after, before=before)
+    except CursorError:
+        messages.error(request, _("This page link is not valid. Start again from your newest sessions."))
+        return _render(request, {"form": form, "bad_cursor": True}, status=400)
+    for session in page.sessions:
+        session.device_label = labels.get(session.mac, "")
+        session.erase_on = erase_on(session.started_at)
+    context = {
+        "form": form,
+        "page": page,
+        "totals": usage_totals(user=request.user, filters=filters),
+        "is_filtered": any(form.cleaned_data.get(name) for name in form.fields),
+        "is_paged": bool(after or before),
+    }
+    return _render(request, context)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_rows(sessions: Iterable[NetworkSession], labels: dict[str, str]) -> Iterator[list]:
+    """The CSV rows of sessions (header first): times in ISO 8601 with their offset,
+    text a spreadsheet would run as a formula quoted with a leading apostrophe."""
+    yield list(CSV_COLUMNS)
+    for session in sessions:
+        yield [
+            timezone.localtime(session.started_at).isoformat(),
+            timezone.localtime(session.ended_at).isoformat(),
+            session.duration_seconds,
+            _csv_text(labels.get(session.mac, "")),
+            session.mac,
+            session.ip,
+            _csv_text(session.site.name),
+            _csv_text(session.site.address),
+            session.bytes_in,
+            session.bytes_out,
+            erase_on(session.started_at).isoformat(),
+        ]
+
+
+@login_required
+@require_GET
+def session_csv(request: HttpRequest) -> HttpResponse:
+    """Every session matching the filters (not one page), streamed as it is read."""
+    form, labels = _filter_form(request)
+    if not form.is_valid():
+        return _filters_invalid(request, form)
+    sessions = sessions_for(user=request.user, filters=form.filters()).iterator(chunk_size=CSV_CHUNK_ROWS)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in csv_rows(sessions, labels)), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"sessions-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -40,7 +40,16 @@ def test_coverage_fails_on_a_model_referencing_a_customer_without_a_category():
 
 def test_categories_are_complete_declarations():
     keys = [c.key for c in privacy.categories()]
-    assert {"account", "profile", "preferences", "activity", "data_requests", "emails"} <= set(keys)
+    assert {
+        "account",
+        "profile",
+        "preferences",
+        "devices",
+        "access_logs",
+        "activity",
+        "data_requests",
+        "emails",
+    } <= set(keys)
     for category in privacy.categories():
         for attribute in ("label", "description", "purpose", "legal_basis", "retention", "storage", "correction"):
             assert str(getattr(category, attribute)).strip(), (category.key, attribute)
@@ -55,17 +64,24 @@ def test_a_category_cannot_be_registered_twice():
 
 
 def _fill(user):
+    from accesslogs.services import collector_create
+    from accesslogs.tests.factories import sessions_record
     from accounts.services import data_request_file, preferences_update, profile_update
     from cloudportal.core.emails import email_queue
+    from devices.services import device_add
 
     profile_update(user=user, actor=user, data={"full_name": "Someone", "iban": "FR1420041010050500013M02606"})
     preferences_update(user=user, actor=user, data={"email_service_improvement": True, "language": "fr"})
     data_request_file(user=user, kind="information", message="What do you hold?")
+    device = device_add(user=user, mac=f"02:00:00:00:{user.pk // 256 % 256:02X}:{user.pk % 256:02X}", label="Phone")
+    collector, _token = collector_create(name=f"Registry test {user.pk}")
+    sessions_record(collector, [{"mac": device.mac, "site": "Gare de Lyon"}])
     email_queue(to=user.email, user=user, template="emails/deletion_notice", context={"category": "x", "fields": []})
 
 
 @pytest.mark.django_db
 def test_erase_removes_every_category_of_one_customer_and_nothing_of_another():
+    from accesslogs.models import NetworkSession
     from accounts.models import User
 
     user, other = VerifiedUserFactory(), VerifiedUserFactory()
@@ -83,6 +99,10 @@ def test_erase_removes_every_category_of_one_customer_and_nothing_of_another():
         if category.key != "preferences":
             assert all(n.value == 0 for n in category.counts(user)), category.key
         assert sum(results[category.key].deleted.values()) >= 1, category.key
+    # Sessions stay, for their retention period, without the customer or their email.
+    access_logs = results["access_logs"]
+    assert access_logs.kept == {"sessions": 1} and access_logs.kept_until is not None and access_logs.kept_reason
+    assert NetworkSession.objects.filter(site__name="Gare de Lyon", user__isnull=True, email="").count() == 1
     assert {c.key: [n.value for n in c.counts(other)] for c in privacy.categories()} == other_before
     assert {c.key: c.export(other) for c in privacy.categories()} == other_export
 
@@ -96,4 +116,8 @@ def test_export_holds_the_customers_records():
     assert exported["data_requests"][0]["request"] == "What do you hold?"
     assert exported["preferences"][0]["language"] == "fr"
     assert exported["account"][0]["email"] == user.email
+    assert exported["devices"][0]["label"] == "Phone" and exported["devices"][0]["randomised"] is True
     assert len(exported["activity"]) >= 3
+    assert exported["access_logs"][0]["site"] == "Gare de Lyon" and exported["access_logs"][0]["email_as_recorded"] == (
+        user.email
+    )

@@ -1,0 +1,105 @@
+"""The access logs' category in the privacy registry."""
+
+from django.db.models import Count as CountOf
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from cloudportal.privacy import Category, Count, ErasureResult, register
+
+from .models import DailyUsage, NetworkSession
+from .retention import erase_on
+from .selectors import sessions_for
+
+
+def _access_logs_counts(user: User) -> list[Count]:
+    """From the daily rollup: a few hundred rows, however many sessions."""
+    sums = DailyUsage.objects.filter(user=user).aggregate(
+        sessions=Sum("sessions"), devices=CountOf("mac", distinct=True)
+    )
+    return [
+        Count(_("sessions"), sums["sessions"] or 0),
+        Count(_("devices seen"), sums["devices"]),
+    ]
+
+
+def _access_logs_sample(user: User) -> list[str]:
+    return [
+        f"{timezone.localtime(s.started_at):%Y-%m-%d %H:%M} · {s.site.name} · {s.ip}"
+        for s in sessions_for(user=user)[:3]
+    ]
+
+
+def _access_logs_export(user: User) -> list[dict]:
+    return [
+        {
+            "started": s.started_at.isoformat(),
+            "ended": s.ended_at.isoformat(),
+            "email_as_recorded": s.email,
+            "mac": s.mac,
+            "ip": s.ip,
+            "site": s.site.name,
+            "site_address": s.site.address,
+            "bytes_in": s.bytes_in,
+            "bytes_out": s.bytes_out,
+            "erased_on": erase_on(s.started_at).isoformat(),
+        }
+        for s in sessions_for(user=user).order_by("started_at", "id").iterator(chunk_size=2000)
+    ]
+
+
+def _access_logs_erase(user: User) -> ErasureResult:
+    """The law makes us keep sessions for their retention period: they are detached
+    from the account (no customer, no email) and erased by the retention sweep. The
+    daily sums exist only for the customer's pages and go now."""
+    sessions = NetworkSession.objects.filter(user_id=user.pk)
+    newest = sessions.order_by("-started_at").values_list("started_at", flat=True).first()
+    kept = sessions.update(user=None, email="")
+    deleted, _by_model = DailyUsage.objects.filter(user=user).delete()
+    return ErasureResult(
+        deleted={"daily usage": deleted},
+        kept={"sessions": kept},
+        kept_reason=_(
+            "kept without your name or email, as the law requires, until 12 months after each session started"
+        ),
+        kept_until=erase_on(newest) if newest else None,
+    )
+
+
+register(
+    Category(
+        key="access_logs",
+        label=_("Access logs"),
+        description=_(
+            "A record of each session of your devices on our network: when, where, from which address "
+            "and how much data. Sessions are linked to you only from the moment you add a device."
+        ),
+        fields=(
+            _("your account's email address as recorded"),
+            _("device MAC address"),
+            _("IP address"),
+            _("site (name and address)"),
+            _("session start and end"),
+            _("bytes in and out"),
+        ),
+        purpose=_(
+            "To answer lawful requests from the authorities and keep our network secure; and to show you your "
+            "own sessions."
+        ),
+        legal_basis=_("Legal obligation to retain connection data"),
+        retention=_("12 months from the session start, then erased; longer only under a legal hold."),
+        storage=_("Our PostgreSQL database, in EU data centres"),
+        processors=(_("our hosting provider (data centres in the EU)"),),
+        correction=_(
+            "Sessions are records of what happened and cannot be corrected; ask us through Requests if one looks wrong."
+        ),
+        correct_url="me:requests",
+        models=("accesslogs.NetworkSession", "accesslogs.DailyUsage"),
+        counts=_access_logs_counts,
+        sample=_access_logs_sample,
+        export=_access_logs_export,
+        erase=_access_logs_erase,
+        order=50,
+    )
+)

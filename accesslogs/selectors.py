@@ -1,0 +1,190 @@
+"""Reads of a customer's sessions for customer-facing pages, always scoped to the customer.
+
+A customer's sessions are those attributed to their account when they were recorded
+(SPEC §3, Attribution), so every read filters on `user_id`: the partial indexes
+(user_id, started_at, id) and (user_id, mac, started_at, id) serve it, newest first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TypedDict
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import User
+
+from .models import DailyUsage, NetworkSession
+
+PAGE_SIZE = 50
+#: Largest value of a bigint primary key.
+_MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    """What the customer narrowed their sessions to; every part is optional.
+
+    `mac` is the canonical MAC address of one of the customer's devices; `date_from`
+    and `date_to` are local days (settings.TIME_ZONE), both included; `ip` is one
+    address, matched exactly."""
+
+    mac: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    ip: str | None = None
+
+
+NO_FILTERS = SessionFilters()
+
+
+class UsageTotals(TypedDict):
+    sessions: int
+    seconds: int
+    bytes_in: int
+    bytes_out: int
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def sessions_for(*, user: User, filters: SessionFilters = NO_FILTERS) -> QuerySet[NetworkSession]:
+    """The customer's sessions matching `filters`, newest first, with their site.
+
+    A session belongs to the local day it started on, as in the daily usage rollup."""
+    sessions = NetworkSession.objects.filter(user_id=user.pk)
+    if filters.mac:
+        sessions = sessions.filter(mac=filters.mac)
+    if filters.date_from:
+        sessions = sessions.filter(started_at__gte=_local_midnight(filters.date_from))
+    if filters.date_to:
+        sessions = sessions.filter(started_at__lt=_local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.ip:
+        sessions = sessions.filter(ip=filters.ip)
+    return sessions.select_related("site").order_by("-started_at", "-id")
+
+
+# --- Keyset pagination --------------------------------------------------------
+
+
+class CursorError(ValueError):
+    """A page cursor that this code did not make."""
+
+
+def cursor_encode(session: NetworkSession) -> str:
+    """An opaque position: the session's start and id."""
+    raw = f"{session.started_at.astimezone(UTC).isoformat()}|{session.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[datetime, int]:
+    """(started_at, id) from a cursor; CursorError for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment_text, _bar, id_text = raw.partition("|")
+        moment = datetime.fromisoformat(moment_text)
+        pk = int(id_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise CursorError(cursor) from None
+    if moment.tzinfo is None or not 0 < pk <= _MAX_ID:
+        raise CursorError(cursor)
+    return moment, pk
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """One page of sessions, newest first, and the cursors of its neighbours (None at an end)."""
+
+    sessions: list[NetworkSession]
+    newer: str | None
+    older: str | None
+
+
+def session_page(
+    *,
+    user: User,
+    filters: SessionFilters = NO_FILTERS,
+    after: str | None = None,
+    before: str | None = None,
+    size: int = PAGE_SIZE,
+) -> SessionPage:
+    """A page of the customer's sessions: the newest, or those just older than the
+    cursor `after`, or those just newer than the cursor `before`.
+
+    Keyset pagination: one query of size + 1 rows whatever the depth, no OFFSET and
+    no COUNT; the extra row says whether there is a page beyond. The row comparison
+    (started_at, id) < (t, n) is spelt out as `started_at < t OR (started_at = t AND
+    id < n)`; next to it, the explicit `started_at <= t` is the index condition that
+    starts the scan at the cursor and lets PostgreSQL skip the monthly partitions
+    beyond it, so page 1,000 reads as few rows as page 1.
+    Raises CursorError for a cursor this code did not make."""
+    if after and before:
+        raise CursorError(before)
+    sessions = sessions_for(user=user, filters=filters)
+    if before:
+        moment, pk = cursor_decode(before)
+        newer_first = sessions.filter(
+            Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk), started_at__gte=moment
+        )
+        rows = list(newer_first.order_by("started_at", "id")[: size + 1])
+        has_more = len(rows) > size
+        rows = rows[:size][::-1]
+        newer, older = has_more, True
+    else:
+        if after:
+            moment, pk = cursor_decode(after)
+            sessions = sessions.filter(
+                Q(started_at__lt=moment) | Q(started_at=moment, id__lt=pk), started_at__lte=moment
+            )
+        rows = list(sessions[: size + 1])
+        has_more = len(rows) > size
+        rows = rows[:size]
+        newer, older = bool(after), has_more
+    return SessionPage(
+        sessions=rows,
+        newer=cursor_encode(rows[0]) if newer and rows else None,
+        older=cursor_encode(rows[-1]) if older and rows else None,
+    )
+
+
+# --- Totals -------------------------------------------------------------------
+
+
+def usage_totals(*, user: User, filters: SessionFilters = NO_FILTERS) -> UsageTotals:
+    """Number of sessions, seconds online and bytes in and out for the filter.
+
+    Without an IP filter they come from the daily usage rollup (per customer, MAC
+    address and local day, kept by ingest): a few hundred rows a year, however many
+    sessions. The rollup does not know IP addresses, so with an IP filter they are
+    summed from the matching sessions themselves, which reads every session of the
+    customer in the date range."""
+    if filters.ip:
+        sums = (
+            sessions_for(user=user, filters=filters)
+            .order_by()
+            .aggregate(
+                sessions=Count("id"),
+                duration=Sum(F("ended_at") - F("started_at")),
+                bytes_in=Sum("bytes_in"),
+                bytes_out=Sum("bytes_out"),
+            )
+        )
+        duration = sums.pop("duration")
+        sums["seconds"] = int(duration.total_seconds()) if duration else 0
+    else:
+        usage = DailyUsage.objects.filter(user_id=user.pk)
+        if filters.mac:
+            usage = usage.filter(mac=filters.mac)
+        if filters.date_from:
+            usage = usage.filter(day__gte=filters.date_from)
+        if filters.date_to:
+            usage = usage.filter(day__lte=filters.date_to)
+        sums = usage.aggregate(
+            sessions=Sum("sessions"), seconds=Sum("seconds"), bytes_in=Sum("bytes_in"), bytes_out=Sum("bytes_out")
+        )
+    return UsageTotals(**{name: int(value or 0) for name, value in sums.items()})
