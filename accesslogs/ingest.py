@@ -40,12 +40,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.services import add_months
 from devices.mac import MacError, mac_parse
 from devices.models import Device
 
 from .models import Collector, DailyUsage, NetworkSession, Site
 from .partitions import months_between, partitions_ensure
+from .retention import retention_cutoff
 
 FIELDS = ("session_id", "mac", "ip", "site", "site_address", "started_at", "ended_at", "bytes_in", "bytes_out")
 FORMATS = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
@@ -194,7 +194,7 @@ class _Checker:
 
     def __init__(self) -> None:
         now = timezone.now()
-        self.oldest = add_months(now, -settings.ACCESS_LOG_RETENTION_MONTHS)
+        self.oldest = retention_cutoff(now)
         self.latest = now + CLOCK_SKEW
         self.errors: list[dict] = []
         self.macs: dict[str, str] = {}
@@ -484,11 +484,12 @@ class _Writer:
         self.accepted += len(chunk)
 
     def _day(self, moment: datetime) -> date:
-        """The local day a moment falls on, cached by UTC hour (zones move by whole hours here)."""
-        hour = int(moment.timestamp()) // 3600
-        day = self.days.get(hour)
+        """The local day a moment falls on, cached by quarter hour of UTC: every zone's
+        offset is a whole number of quarter hours, so a quarter never straddles midnight."""
+        quarter = int(moment.timestamp()) // 900
+        day = self.days.get(quarter)
         if day is None:
-            day = self.days[hour] = datetime.fromtimestamp(hour * 3600, self.zone).date()
+            day = self.days[quarter] = datetime.fromtimestamp(quarter * 900, self.zone).date()
         return day
 
     def _count(self, chunk: list[Row]) -> None:

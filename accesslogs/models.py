@@ -104,6 +104,11 @@ class NetworkSession(models.Model):
                 name="accesslogs_session_user_mac",
                 condition=models.Q(user__isnull=False),
             ),
+            models.Index(
+                fields=["user", "ip", "started_at", "id"],
+                name="accesslogs_session_user_ip",
+                condition=models.Q(user__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -28,6 +28,8 @@ CREATE INDEX accesslogs_session_user ON accesslogs_networksession (user_id, star
     WHERE user_id IS NOT NULL;
 CREATE INDEX accesslogs_session_user_mac ON accesslogs_networksession (user_id, mac, started_at, id)
     WHERE user_id IS NOT NULL;
+CREATE INDEX accesslogs_session_user_ip ON accesslogs_networksession (user_id, ip, started_at, id)
+    WHERE user_id IS NOT NULL;
 """
 
 
@@ -124,7 +126,7 @@ class Migration(migrations.Migration):
                     options={
                         'verbose_name': 'session',
                         'verbose_name_plural': 'sessions',
-                        'indexes': [models.Index(condition=models.Q(('user__isnull', False)), fields=['user', 'started_at', 'id'], name='accesslogs_session_user'), models.Index(condition=models.Q(('user__isnull', False)), fields=['user', 'mac', 'started_at', 'id'], name='accesslogs_session_user_mac')],
+                        'indexes': [models.Index(condition=models.Q(('user__isnull', False)), fields=['user', 'started_at', 'id'], name='accesslogs_session_user'), models.Index(condition=models.Q(('user__isnull', False)), fields=['user', 'mac', 'started_at', 'id'], name='accesslogs_session_user_mac'), models.Index(condition=models.Q(('user__isnull', False)), fields=['user', 'ip', 'started_at', 'id'], name='accesslogs_session_user_ip')],
                         'constraints': [models.UniqueConstraint(fields=('collector', 'session_id', 'started_at'), name='accesslogs_session_collector_unique'), models.CheckConstraint(condition=models.Q(('ended_at__gte', models.F('started_at'))), name='accesslogs_session_ends_after_start')],
                     },
                 ),

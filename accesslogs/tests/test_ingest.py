@@ -184,14 +184,17 @@ def test_the_same_session_id_from_another_collector_is_another_session(client, c
     assert post(client, other_token, as_csv([session(1)])).json() == {"accepted": 1, "duplicates": 0}
 
 
-def test_daily_usage_matches_the_sessions_it_sums(collector):
-    """Ingest keeps the rollup in Python; it must agree with the sessions in SQL."""
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kolkata", "America/St_Johns"])
+def test_daily_usage_matches_the_sessions_it_sums(collector, settings, zone):
+    """Ingest keeps the rollup in Python; it must agree with the sessions in SQL, also
+    in zones whose offset is not a whole number of hours."""
+    settings.TIME_ZONE = zone
     owner = VerifiedUserFactory()
     Device.objects.create(user=owner, mac="02:00:00:00:00:01")
     Device.objects.create(user=owner, mac="02:00:00:00:00:02")
     rows = [
-        session(n, mac=f"02:00:00:00:00:0{n % 2 + 1}", started_at=_moment(n * 5 + 1), ended_at=_moment(n * 5))
-        for n in range(60)
+        session(n, mac=f"02:00:00:00:00:0{n % 2 + 1}", started_at=_moment(n * 1.25 + 1), ended_at=_moment(n * 1.25))
+        for n in range(200)
     ]
     rows[0]["started_at"] = (timezone.now() - timedelta(hours=30)).astimezone(timezone.get_fixed_timezone(-300))
     rows[0]["started_at"] = rows[0]["started_at"].replace(microsecond=0).isoformat()
@@ -201,7 +204,7 @@ def test_daily_usage_matches_the_sessions_it_sums(collector):
             "SELECT mac, (started_at AT TIME ZONE %s)::date, count(*), sum(bytes_in), "
             "sum(extract(epoch from ended_at - started_at))::bigint "
             "FROM accesslogs_networksession WHERE user_id = %s GROUP BY 1, 2",
-            ["Europe/Paris", owner.pk],
+            [zone, owner.pk],
         )
         expected = {(mac, day): (n, b, s) for mac, day, n, b, s in cursor.fetchall()}
     usage = {(u.mac, u.day): (u.sessions, u.bytes_in, u.seconds) for u in DailyUsage.objects.filter(user=owner)}
