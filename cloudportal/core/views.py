@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -30,14 +31,46 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def dashboard_cards(*, user) -> list[dict]:
     """Data held at a glance, from the registry, and the actions waiting for the customer."""
+    from accesslogs.selectors import session_page
     from accounts.selectors import data_requests_for
     from cloudportal.privacy import categories
+    from devices.selectors import devices_for
 
     held = [c for c in categories() if any(count.value for count in c.counts(user))]
     requests = list(data_requests_for(user=user)[:20])
     open_count = sum(1 for r in requests if r.is_open)
     answered_recently = [r for r in requests if r.answered_at and r.answered_at > timezone.now() - timedelta(days=30)]
+    devices = list(devices_for(user=user)[:10])
+    labels = {d.mac: d.label or d.mac for d in devices}
+    recent = session_page(user=user, size=3).sessions
     cards = [
+        {
+            "title": _("Your devices"),
+            "url": reverse("devices:list"),
+            "summary": ngettext("%(count)d device on your account.", "%(count)d devices on your account.", len(devices))
+            % {"count": len(devices)}
+            if devices
+            else _("Add your devices to see their network sessions."),
+            "items": [
+                ngettext("%(device)s: %(count)d session", "%(device)s: %(count)d sessions", d.session_count)
+                % {"device": labels[d.mac], "count": d.session_count}
+                for d in devices
+            ],
+        },
+        {
+            "title": _("Recent sessions"),
+            "url": reverse("logs:list"),
+            "summary": _("Your latest network sessions.") if recent else _("No network session recorded for you yet."),
+            "items": [
+                _("%(start)s at %(site)s, %(device)s")
+                % {
+                    "start": date_format(timezone.localtime(s.started_at), "SHORT_DATETIME_FORMAT"),
+                    "site": s.site.name,
+                    "device": labels.get(s.mac, s.mac),
+                }
+                for s in recent
+            ],
+        },
         {
             "title": _("What we hold"),
             "url": reverse("me:data"),

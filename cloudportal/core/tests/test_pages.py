@@ -32,3 +32,38 @@ def test_unknown_pages_get_the_portal_404(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_devices_and_recent_sessions_in_constant_queries(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accesslogs.tests.factories import CollectorFactory, sessions_record
+    from devices.tests.factories import DeviceFactory
+
+    customer = VerifiedUserFactory()
+    client.force_login(customer)
+    response = client.get("/")
+    assert "Add your devices to see their network sessions." in response.text
+    assert "No network session recorded for you yet." in response.text
+
+    collector = CollectorFactory()
+
+    def add_device(n):
+        mac = f"00:1A:2B:00:00:0{n}"
+        DeviceFactory(user=customer, mac=mac, label=f"Device {n}")
+        sessions_record(collector, [{"mac": mac, "site": f"Site {n}"}, {"mac": mac}])
+
+    add_device(0)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/")
+    for n in range(1, 5):
+        add_device(n)
+    with CaptureQueriesContext(connection) as five:
+        response = client.get("/")
+    page = response.text
+    assert "5 devices on your account." in page
+    assert "Device 3: 2 sessions" in page
+    assert page.count(" at Site ") + page.count(" at Gare du Nord") == 3
+    assert len(five) == len(one)
