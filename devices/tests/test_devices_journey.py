@@ -1,11 +1,20 @@
-"""Devices in Chromium: add in any spelling, refused addresses, rename, remove after
-re-authentication, and the deletion notice in the mailbox."""
+"""Devices and their sessions in Chromium: add in any spelling, refused addresses,
+sessions sent through the ingest API shown on /logs/ with their totals and filters,
+rename, remove after re-authentication, and the deletion notice in the mailbox."""
 
+import csv
+import io
+import json
 import re
+import urllib.request
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from accesslogs.ingest import FIELDS
+from accesslogs.tests.factories import CollectorFactory, session_row
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from accounts.tests.test_journeys import button, reauthenticate, sign_in
 from cloudportal.tests.test_accessibility import _serious
@@ -22,8 +31,31 @@ def add_device(page, mac: str, label: str = "") -> None:
     button(page, "Add the device").click()
 
 
-def test_add_refuse_rename_and_remove_devices(page, portal, smtp_server):
+def ingest(portal, token: str, rows: list[dict]) -> dict:
+    """Send a batch to the running portal's ingest API, as network equipment does."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(session_row(**row) for row in rows)
+    request = urllib.request.Request(
+        f"{portal.url}/api/ingest/sessions",
+        data=out.getvalue().encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the test's own server
+        return json.load(response)
+
+
+def test_add_refuse_rename_and_remove_devices_and_see_their_sessions(page, portal, smtp_server):
     customer = VerifiedUserFactory()
+    collector = CollectorFactory(name="Gare de Lyon")
+    day = timezone.localtime().replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    # Recorded before the customer registers the address: never theirs to see.
+    assert ingest(portal, collector.token, [{"mac": "AA:BB:CC:DD:EE:02", "started_at": day - timedelta(days=1)}]) == {
+        "accepted": 1,
+        "duplicates": 0,
+    }
     sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices").click()
@@ -53,6 +85,49 @@ def test_add_refuse_rename_and_remove_devices(page, portal, smtp_server):
     expect(page.get_by_text("“zz” is not a MAC address.", exact=False)).to_be_visible()
     problems = _serious(page)  # a form showing errors
     assert Device.objects.filter(user=customer).count() == 2
+
+    # The equipment reports sessions: three of the phone's, two of the laptop's (one of
+    # them from another IP address), and one of a device nobody registered.
+    sessions = [
+        {"mac": "AA:BB:CC:DD:EE:01", "started_at": day + timedelta(hours=n), "bytes_in": 1_000_000} for n in (0, 2, 4)
+    ]
+    sessions += [
+        {"mac": "AA:BB:CC:DD:EE:02", "started_at": day - timedelta(days=1), "ip": "192.0.2.99", "bytes_in": 500_000},
+        {"mac": "AA:BB:CC:DD:EE:02", "started_at": day + timedelta(hours=6), "bytes_in": 500_000},
+        {"mac": "02:00:00:00:99:99", "started_at": day},
+    ]
+    sessions = [session_row(**row) for row in sessions]
+    assert ingest(portal, collector.token, sessions) == {"accepted": 6, "duplicates": 0}
+    assert ingest(portal, collector.token, sessions) == {"accepted": 0, "duplicates": 6}
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your sessions")
+    table = page.locator("table.sessions tbody tr")
+    expect(table).to_have_count(5)
+    expect(page.locator('[data-total="sessions"]')).to_have_text("5")
+    expect(page.locator('[data-total="duration"]')).to_have_text("5 h")
+    expect(page.locator('[data-total="bytes_in"]')).to_have_text("3.8\xa0MB")
+    expect(page.get_by_role("main")).not_to_contain_text("02:00:00:00:99:99")
+    page.get_by_label("Device").select_option(label="Laptop (AA:BB:CC:DD:EE:02)")
+    button(page, "Show these sessions").click()
+    expect(table).to_have_count(2)
+    expect(page.locator('[data-total="sessions"]')).to_have_text("2")
+    page.get_by_label("IP address").fill("192.0.2.99")
+    button(page, "Show these sessions").click()
+    expect(table).to_have_count(1)
+    expect(table.first).to_contain_text("192.0.2.99")
+    page.get_by_label("Device").select_option(index=0)
+    page.get_by_label("IP address").fill("")
+    page.get_by_label("From", exact=True).fill(day.date().isoformat())
+    page.get_by_label("To", exact=True).fill(day.date().isoformat())
+    button(page, "Show these sessions").click()
+    expect(table).to_have_count(4)  # the laptop's session of the day before is left out
+    expect(page.locator('[data-total="sessions"]')).to_have_text("4")
+    expect(table.first).to_contain_text("Laptop")
+    expect(table.last).to_contain_text("Ada's phone")
+    problems += _serious(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices").click()
+    for mac, count in (("AA:BB:CC:DD:EE:01", "3"), ("AA:BB:CC:DD:EE:02", "2")):
+        expect(page.locator(f'[data-sessions="{Device.objects.get(mac=mac).pk}"]')).to_have_text(count)
 
     # Readable on a phone: nothing but the table's own scrolling region is wider than the screen.
     page.set_viewport_size({"width": 360, "height": 740})
