@@ -181,8 +181,21 @@ def _text(value) -> str | None:
 # --- Checking -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
 def _ip(value: str) -> str:
+    """The address in its canonical text form; ValueError for anything else. Dotted
+    IPv4 addresses, most of them, are checked without building an object."""
+    parts = value.split(".")
+    if (
+        len(parts) == 4
+        and all(p.isascii() and p.isdigit() and (p == "0" or p[0] != "0") for p in parts)
+        and all(int(p) < 256 for p in parts)
+    ):
+        return value
+    return _ip_parsed(value)
+
+
+@lru_cache(maxsize=65536)
+def _ip_parsed(value: str) -> str:
     return ipaddress.ip_address(value).compressed
 
 
@@ -198,7 +211,6 @@ class _Checker:
         self.latest = now + CLOCK_SKEW
         self.errors: list[dict] = []
         self.macs: dict[str, str] = {}
-        self.ips: dict[str, str] = {}
         self.bounds: dict[str, tuple[str, str]] = {}
         self.sites: set[tuple[str, str]] = set()
         self.fresh_macs: list[str] = []
@@ -212,7 +224,7 @@ class _Checker:
         try:
             session_id, mac, ip, site, address, started, ended, bytes_in, bytes_out = values
             mac = self.macs.get(mac) or self._mac(mac)
-            ip = self.ips.get(ip) or self._ip(ip)
+            ip = _ip(ip)
             started_at = datetime.fromisoformat(started)
             ended_at = datetime.fromisoformat(ended)
             offset = started[19:]
@@ -268,10 +280,6 @@ class _Checker:
         macs, sites = set(self.fresh_macs), set(self.fresh_sites)
         self.fresh_macs, self.fresh_sites = [], []
         return macs, sites
-
-    def _ip(self, value: str) -> str:
-        canonical = self.ips[value] = _ip(value)
-        return canonical
 
     def slow(self, line: int, values: list | str) -> Row | None:
         """Check a row that `fast` refused: record each of its errors, or return it
@@ -571,20 +579,40 @@ def _last_seen_move(last_seen: dict[str, datetime]) -> None:
         )
 
 
+_USAGE_UPSERT = (
+    "INSERT INTO {table} AS u (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) {rows} "
+    "ON CONFLICT (user_id, mac, day) DO UPDATE SET "
+    "sessions = u.sessions + excluded.sessions, seconds = u.seconds + excluded.seconds, "
+    "bytes_in = u.bytes_in + excluded.bytes_in, bytes_out = u.bytes_out + excluded.bytes_out"
+)
+
+
 def _usage_add(usage: dict[tuple[int, str, date], list[int]]) -> None:
+    """Add a batch's sums to the daily usage. On PostgreSQL the sums are copied into a
+    temporary table and merged by one statement: a batch can touch hundreds of
+    thousands of (customer, device, day) rows."""
     table = DailyUsage._meta.db_table
-    rows = [(*key, *sums) for key, sums in usage.items()]
+    if connection.vendor != "postgresql":
+        rows = [(*key, *sums) for key, sums in usage.items()]
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), 1000):
+                part = rows[start : start + 1000]
+                values = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
+                cursor.execute(_USAGE_UPSERT.format(table=table, rows=values), [v for row in part for v in row])
+        return
+    text = "".join(
+        f"{user_id}\t{mac}\t{day.isoformat()}\t{n}\t{seconds}\t{bytes_in}\t{bytes_out}\n"
+        for (user_id, mac, day), (n, seconds, bytes_in, bytes_out) in usage.items()
+    )
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 2000):
-            part = rows[start : start + 2000]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
-            cursor.execute(
-                f"INSERT INTO {table} AS u (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) "  # noqa: S608
-                f"VALUES {placeholders} ON CONFLICT (user_id, mac, day) DO UPDATE SET "
-                "sessions = u.sessions + excluded.sessions, seconds = u.seconds + excluded.seconds, "
-                "bytes_in = u.bytes_in + excluded.bytes_in, bytes_out = u.bytes_out + excluded.bytes_out",
-                [value for row in part for value in row],
-            )
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_usage (user_id bigint, mac varchar(17), day date, "
+            "sessions integer, seconds bigint, bytes_in bigint, bytes_out bigint) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE ingest_usage")
+        with cursor.connection.cursor().copy("COPY ingest_usage FROM STDIN") as copy:
+            copy.write(text)
+        cursor.execute(_USAGE_UPSERT.format(table=table, rows="SELECT * FROM ingest_usage"))
 
 
 def _attempt(collector: Collector, source: Source, fmt: str, *, skip_stored: bool) -> IngestResult:

@@ -79,6 +79,13 @@ def test_a_batch_is_stored_and_counted(client, collector):
     assert stored.site.address == "Place Louis-Armand, 75012 Paris"
 
 
+def test_ip_addresses_are_stored_in_their_canonical_form(collector):
+    rows = [session(1, ip="2001:DB8:0:0::0:1"), session(2, ip="192.0.2.255"), session(3, ip="::ffff:192.0.2.1")]
+    sessions_ingest(collector=collector[0], source=rewinding(io.BytesIO(as_csv(rows))), fmt="csv")
+    stored = set(NetworkSession.objects.values_list("ip", flat=True))
+    assert stored == {"2001:db8::1", "192.0.2.255", "::ffff:192.0.2.1"}
+
+
 def test_ndjson_is_accepted_with_numbers_as_numbers(client, collector):
     _collector, token = collector
     rows = [session(n, bytes_in=10, bytes_out=20, mac="aabb.ccdd.ee02") for n in range(3)]
@@ -91,6 +98,8 @@ BAD_ROWS = [
     ("mac", {"mac": "zz:zz"}),
     ("mac", {"mac": "ff:ff:ff:ff:ff:ff"}),
     ("ip", {"ip": "300.1.2.3"}),
+    ("ip", {"ip": "010.0.0.1"}),
+    ("ip", {"ip": "1.2.3"}),
     ("ended_at", {"started_at": _moment(10), "ended_at": _moment(11)}),
     ("bytes_in", {"bytes_in": "-5"}),
     ("bytes_out", {"bytes_out": "lots"}),
