@@ -238,6 +238,8 @@ def script_sources(policy: str) -> list[str]:
         ("/accounts/signup/", None, 200),
         ("/accounts/password/reset/", None, 200),
         ("/", "customer", 200),
+        ("/devices/", "customer", 200),
+        ("/logs/", "customer", 200),
         ("/no-such-page/", None, 404),
         ("/privacy/", None, 200),
         ("/admin/", "staff", 200),

@@ -18,6 +18,8 @@ CUSTOMER_PAGES = [
     "/me/data/",
     "/me/activity/",
     "/me/requests/",
+    "/devices/",
+    "/logs/",
     "/accounts/email/",
     "/accounts/password/change/",
     "/accounts/2fa/",
