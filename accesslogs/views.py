@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from html import escape
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -30,6 +34,7 @@ from .forms import SessionFilterForm
 from .models import NetworkSession
 from .retention import erase_on
 from .selectors import CursorError, session_page, sessions_for, usage_totals
+from .templatetags.access_logs import duration_formatter, size_formatter
 
 TEMPLATE = "accesslogs/session_list.html"
 CSV_COLUMNS = (
@@ -81,17 +86,65 @@ def session_list(request: HttpRequest) -> HttpResponse:
     except CursorError:
         messages.error(request, _("This page link is not valid. Start again from your newest sessions."))
         return _render(request, {"form": form, "bad_cursor": True}, status=400)
-    for session in page.sessions:
-        session.device_label = labels.get(session.mac, "")
-        session.erase_on = erase_on(session.started_at)
     context = {
         "form": form,
         "page": page,
+        "rows": session_rows(page.sessions, labels),
         "totals": usage_totals(user=request.user, filters=filters),
         "is_filtered": any(form.cleaned_data.get(name) for name in form.fields),
         "is_paged": bool(after or before),
     }
     return _render(request, context)
+
+
+def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str]) -> str:
+    """The table rows of a page of sessions, as HTML.
+
+    Built here rather than in the template: a page is 50 rows of 10 cells, and the
+    template language would resolve and escape some 900 variables, which costs more
+    than the page's SQL. Text that comes from people or equipment (labels, sites) is
+    escaped; the rest is made here. The same few days and minutes recur on a page,
+    and each is formatted once."""
+    date_format, time_format = get_format("SHORT_DATE_FORMAT"), get_format("TIME_FORMAT")
+    zone = timezone.get_current_timezone()
+    days: dict[date, str] = {}
+    minutes: dict[tuple[int, int], str] = {}
+
+    def day_text(day: date) -> str:
+        text = days.get(day)
+        if text is None:
+            text = days[day] = dateformat.format(day, date_format)
+        return text
+
+    def moment(value: datetime) -> str:
+        local = value.astimezone(zone)
+        key = (local.hour, local.minute)
+        text = minutes.get(key)
+        if text is None:
+            text = minutes[key] = dateformat.time_format(local.time(), time_format)
+        return f'<time datetime="{local.isoformat()}">{day_text(local.date())}<br>{text}</time>'
+
+    size, span = size_formatter(), duration_formatter()
+    rows = []
+    for session in sessions:
+        mac = session.mac
+        label = labels.get(mac, "")
+        device = (
+            f'{escape(label)}<br><span class="mac meta">{mac}</span>' if label else f'<span class="mac">{mac}</span>'
+        )
+        site = session.site
+        place = escape(site.name)
+        if site.address:
+            place += f'<br><span class="meta">{escape(site.address)}</span>'
+        erased = erase_on(session.started_at)
+        rows.append(
+            f"<tr><td>{moment(session.started_at)}</td><td>{moment(session.ended_at)}</td>"
+            f'<td class="num">{span(session.duration_seconds)}</td><td>{device}</td>'
+            f'<td class="ip">{session.ip}</td><td>{place}</td>'
+            f'<td class="num">{size(session.bytes_in)}</td><td class="num">{size(session.bytes_out)}</td>'
+            f'<td><time datetime="{erased.isoformat()}">{day_text(erased)}</time></td></tr>'
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - people's and equipment's text is escaped above
 
 
 class _Echo:

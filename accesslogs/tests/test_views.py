@@ -349,3 +349,17 @@ def test_the_csv_holds_every_filtered_row_and_neutralises_formulas(client, custo
 def test_the_page_links_to_the_csv_with_the_filters(client, two_devices):
     body = client.get(LIST, {"device": two_devices["laptop"], "ip": "192.0.2.10"}).content.decode()
     assert f'href="{CSV}?device={two_devices["laptop"]}&amp;ip=192.0.2.10"' in body
+
+
+@pytest.mark.django_db
+def test_labels_and_site_names_are_escaped_in_the_rows(client, customer, collector):
+    DeviceFactory(user=customer, mac="00:1A:2B:00:00:31", label='<b onmouseover="x()">Bob</b>')
+    sessions_record(
+        collector, [{"mac": "00:1A:2B:00:00:31", "site": "<script>alert(1)</script>", "site_address": "a&b"}]
+    )
+    client.force_login(customer)
+    page = client.get(reverse("logs:list")).text
+    assert "<script>alert(1)</script>" not in page and "<b onmouseover" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b onmouseover=&quot;x()&quot;&gt;Bob&lt;/b&gt;" in page
+    assert "a&amp;b" in page

@@ -87,7 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "cloudportal.core.middleware.UserSessionActivityMiddleware",
 ]
 
 ROOT_URLCONF = "cloudportal.urls"
@@ -190,7 +190,10 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = OPERATOR_NAME
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
-USERSESSIONS_TRACK_ACTIVITY = True
+# Activity is tracked by cloudportal.core.middleware.UserSessionActivityMiddleware, at
+# most once per USERSESSION_ACTIVITY_SECONDS per session, instead of on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
+USERSESSION_ACTIVITY_SECONDS = env.int("USERSESSION_ACTIVITY_SECONDS", default=300)
 
 # --- Internationalisation ---------------------------------------------------
 

@@ -67,3 +67,23 @@ def test_the_dashboard_shows_devices_and_recent_sessions_in_constant_queries(cli
     assert "Device 3: 2 sessions" in page
     assert page.count(" at Site ") + page.count(" at Gare du Nord") == 3
     assert len(five) == len(one)
+
+
+@pytest.mark.django_db
+def test_sign_in_sessions_are_tracked_at_most_once_an_interval(client, settings):
+    from allauth.usersessions.models import UserSession
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = VerifiedUserFactory()
+    client.force_login(customer)
+    client.get("/", HTTP_USER_AGENT="Browser/1")
+    assert UserSession.objects.filter(user=customer).get().user_agent == "Browser/1"
+    with CaptureQueriesContext(connection) as second:
+        client.get("/", HTTP_USER_AGENT="Browser/2")
+    writes = [q["sql"] for q in second.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+    assert not any("usersessions_usersession" in sql for sql in writes)
+    cache.clear()  # the interval is over
+    client.get("/", HTTP_USER_AGENT="Browser/3")
+    assert UserSession.objects.filter(user=customer).get().user_agent == "Browser/3"
