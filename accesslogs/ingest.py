@@ -21,7 +21,6 @@ import contextlib
 import csv
 import io
 import ipaddress
-import itertools
 import json
 import queue
 import re
@@ -56,6 +55,8 @@ MAX_BYTES = 2**63 - 1
 #: How far in the future a session may start or end (clocks drift).
 CLOCK_SKEW = timedelta(hours=1)
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _SESSION_ID = re.compile(r"[!-\[\]-~]{1,64}")
 
 #: Opens the batch from its first byte; called again when a replay is read twice.
@@ -108,52 +109,30 @@ def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, list | str]]:
         text.detach()  # the stream is the caller's: a replay reads it again
 
 
-def _csv_values(raw: str, text: IO[str]) -> tuple[list[str], int]:
-    """One record's values and the number of lines it took. Lines without quotes
-    (nearly all) are split directly; the csv module reads the others."""
-    if '"' not in raw:
-        return raw.rstrip("\r\n").split(","), 1
-    reader = csv.reader(itertools.chain([raw], text))
-    return next(reader, []), reader.line_num
-
-
 def _csv_rows(text: IO[str]) -> Iterator[tuple[int, list | str]]:
-    records = _csv_split(text)
-    line, header = next(records, (0, None))
-    if header is None:
-        return
-    if isinstance(header, str):
-        yield line, header
-        return
-    header = [h.strip() for h in header]
-    missing = [f for f in FIELDS if f not in header]
-    if missing:
-        yield line, _("The header row lacks: %(fields)s.") % {"fields": ", ".join(missing)}
-        return
-    index = [header.index(f) for f in FIELDS]
-    in_order = header == list(FIELDS)
-    width = len(header)
-    for line, values in records:
-        if isinstance(values, str):
-            yield line, values
-        elif len(values) == width:
-            yield line, values if in_order else [values[i] for i in index]
-        elif values != [""]:
-            message = _("This line has %(found)d fields; the header has %(expected)d.")
-            yield line, message % {"found": len(values), "expected": width}
-
-
-def _csv_split(text: IO[str]) -> Iterator[tuple[int, list[str] | str]]:
-    """(line number, values) for each record, blank lines included."""
-    line = 0
-    for raw in text:
+    reader = csv.reader(text)
+    width, index = 0, None
+    while True:
         try:
-            values, lines = _csv_values(raw, text)
-        except csv.Error:
-            yield line + 1, _("This line cannot be read as CSV.")
+            values = next(reader)
+        except StopIteration:
             return
-        line += lines
-        yield line, values
+        except csv.Error:
+            yield reader.line_num, _("This line cannot be read as CSV.")
+            return
+        if len(values) == width:
+            yield reader.line_num, values if index is None else [values[i] for i in index]
+        elif not width:  # the header
+            header = [h.strip() for h in values]
+            missing = [f for f in FIELDS if f not in header]
+            if missing:
+                yield reader.line_num, _("The header row lacks: %(fields)s.") % {"fields": ", ".join(missing)}
+                return
+            width = len(header)
+            index = None if header == list(FIELDS) else [header.index(f) for f in FIELDS]
+        elif values:
+            message = _("This line has %(found)d fields; the header has %(expected)d.")
+            yield reader.line_num, message % {"found": len(values), "expected": width}
 
 
 def _ndjson_records(stream: IO[bytes]) -> Iterator[tuple[int, list | str]]:
@@ -184,12 +163,7 @@ def _text(value) -> str | None:
 def _ip(value: str) -> str:
     """The address in its canonical text form; ValueError for anything else. Dotted
     IPv4 addresses, most of them, are checked without building an object."""
-    parts = value.split(".")
-    if (
-        len(parts) == 4
-        and all(p.isascii() and p.isdigit() and (p == "0" or p[0] != "0") for p in parts)
-        and all(int(p) < 256 for p in parts)
-    ):
+    if _IPV4.fullmatch(value):
         return value
     return _ip_parsed(value)
 
