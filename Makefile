@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format messages clean
+.PHONY: run test lint format messages bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ test: $(VENV)/.dev-installed
 	$(MAKE) lint
 	$(PY) manage.py makemigrations --check --dry-run --settings=cloudportal.settings.test
 	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
+
+# Performance targets (SPEC §9), on databases of their own (cloudportal_bench*); see bench/run.py.
+# BENCH=ingest or BENCH=logs runs one; BENCH_ROWS=100000 etc. for a quick run.
+bench: $(VENV)/.dev-installed
+	./scripts/ensure-services.sh
+	$(PY) -m bench
 
 # Catalogues: extract, then translate locale/fr/LC_MESSAGES/django.po, then compile.
 messages: $(VENV)/.dev-installed

@@ -428,8 +428,11 @@ class _Writer:
             names = {n for n, _a in sites}
             for pk, name, address in Site.objects.filter(name__in=names).values_list("id", "name", "address"):
                 self.sites[(name, address)] = pk
-        # Rows start within the accepted window (see _Checker): make sure it all exists.
-        partitions_ensure(self.months)
+        # Rows start within the accepted window (see _Checker): make sure it all
+        # exists, once a batch.
+        if self.months:
+            partitions_ensure(self.months)
+            self.months = []
 
     def _keep(self, chunk: list[Row]) -> list[Row]:
         """In a replay, leave out the rows already stored or repeated in the batch."""

@@ -1,0 +1,547 @@
+"""/logs/ benchmark (SPEC §9): page 1 and page 1,000 of a customer with 1M sessions in
+a 20M-row sessions table; p95 < 20 ms each, and the same number of SQL queries.
+
+The table (database `cloudportal_bench_logs`), built once and reused while its
+description and the schema's migrations are unchanged (`--rebuild` forces it):
+- BENCH_LOGS_ROWS sessions (default 20,000,000) over the last 12 months, in time order
+  as ingest would store them, written straight into the partitioned table by
+  `INSERT … SELECT generate_series` month by month, with its indexes and constraints
+  taken off during the load and put back from their own definitions afterwards;
+- one session in 20 (BENCH_LOGS_CUSTOMER_ROWS, default 1,000,000) belongs to the bench
+  customer, spread over their 3 devices; of the others, 70 % belong to 200,000 other
+  customers (one device each) and 30 % to MAC addresses nobody registered;
+- 4 collectors, 200 sites, IPv4 and 10 % IPv6; daily usage of the bench customer from
+  one aggregate INSERT … SELECT … GROUP BY local day; VACUUM ANALYZE.
+
+The measurement, in-process with Django's test Client signed in as the bench customer
+(DEBUG off, cached template loader): page 1 is /logs/; page 1,000 is reached by following
+the "Older" link 999 times, and its cursor is checked against the one computed from
+the database with the selector's own cursor_encode(). After BENCH_WARMUP (20) requests
+each, BENCH_REQUESTS (200) requests of each page, alternating, give p50/p95/max; one
+more request of each, with queries captured, gives the number of queries and the time
+spent in SQL; the plan (EXPLAIN ANALYZE) of each page's slowest SELECT goes into the
+JSON file, and `--explain` prints the plans of all of them.
+
+Run: `python -m bench.logs [--rebuild] [--explain]`; quick: `--rows 2000000 --customer-rows 100000`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+from bench import common
+from bench.common import Result, say, timed
+
+NAME = "logs"
+DB_NAME = "cloudportal_bench_logs"
+OTHER_CUSTOMERS = 200_000
+COLLECTORS = 4
+SITES = 200
+CUSTOMER_EMAIL = "customer@logs.bench.test"
+CUSTOMER_MACS = ["3C:22:FB:10:20:01", "3C:22:FB:10:20:02", "F2:6A:1B:77:30:5C"]
+PAGE_SIZE = 50
+DEEP_PAGE = 1_000
+TARGET_MS = 20.0
+#: Bump when the way the table is built changes: the next run rebuilds it.
+BUILD_VERSION = 1
+
+
+# --- Building the table -----------------------------------------------------------
+
+
+def config_make(total: int, customer_rows: int) -> dict:
+    return {
+        "version": BUILD_VERSION,
+        "rows": total,
+        "stride": max(1, total // customer_rows),
+        "other_customers": OTHER_CUSTOMERS,
+        "migrations": common.migrations_fingerprint(),
+    }
+
+
+def marker_read() -> dict | None:
+    """The description of the table as built, or None (no database, or no finished build)."""
+    import psycopg
+
+    if not common.database_exists(DB_NAME):
+        return None
+    with psycopg.connect(common.database_url(DB_NAME)) as conn:
+        exists = conn.execute("SELECT to_regclass('bench_build')").fetchone()[0]
+        if not exists:
+            return None
+        row = conn.execute("SELECT value FROM bench_build WHERE key = 'logs'").fetchone()
+        return row[0] if row else None
+
+
+def marker_write(config: dict) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_build (key text PRIMARY KEY, value jsonb NOT NULL)")
+        cursor.execute(
+            "INSERT INTO bench_build VALUES ('logs', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [json.dumps(config)],
+        )
+
+
+def _mac(prefix: str, value: int) -> str:
+    """prefix (two octets) and the four low octets of value, as the SQL in _mac_sql."""
+    return prefix + ":".join(f"{(value >> shift) & 0xFF:02X}" for shift in (24, 16, 8, 0))
+
+
+def _mac_sql(prefix: str, expr: str) -> str:
+    octets = " || ':' || ".join(f"lpad(to_hex((({expr}) >> {shift}) & 255), 2, '0')" for shift in (24, 16, 8, 0))
+    return f"('{prefix}' || upper({octets}))"
+
+
+OTHER_PREFIX = "5C:00:"  # registered devices of the other customers (unicast, universal)
+LOOSE_PREFIX = "DA:00:"  # nobody's: randomised addresses (locally administered)
+
+
+def _other_email(k: int) -> str:
+    return f"c{k:06d}@logs.bench.test"
+
+
+def _keys_take_off(cursor, table: str) -> list[str]:
+    """Drop the table's indexes and unique constraints; return the SQL that puts them back."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u') ORDER BY conname",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY c.relname",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    restore = [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
+    # On a partitioned table the definition says ON ONLY: the parent alone.
+    restore += [definition.replace(" ON ONLY ", " ON ", 1) for _name, definition in indexes]
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    for name, _definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return restore
+
+
+def build(config: dict) -> None:
+    from django.conf import settings
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accesslogs.models import Collector, DailyUsage, NetworkSession, Site
+    from accesslogs.partitions import month_add, month_start, partitions_ensure
+    from accesslogs.services import collector_create
+    from accounts.models import User
+    from accounts.services import add_months
+    from devices.models import Device
+
+    total, stride = config["rows"], config["stride"]
+    table = NetworkSession._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute("SET synchronous_commit = off")
+
+    with timed() as t, transaction.atomic():
+        customer = User.objects.create_user(email=CUSTOMER_EMAIL)
+        Device.objects.bulk_create(
+            [
+                Device(user=customer, mac=mac, label=label)
+                for mac, label in zip(CUSTOMER_MACS, ["Laptop", "Phone", "Tablet"], strict=True)
+            ]
+        )
+        others = User.objects.bulk_create(
+            [User(email=_other_email(k), password="!") for k in range(OTHER_CUSTOMERS)], batch_size=5000
+        )
+        Device.objects.bulk_create(
+            [Device(user=user, mac=_mac(OTHER_PREFIX, k)) for k, user in enumerate(others)], batch_size=5000
+        )
+        collectors = [collector_create(name=f"bench-logs-{n}")[0] for n in range(1, COLLECTORS + 1)]
+        sites = Site.objects.bulk_create(
+            [Site(name=f"Hotspot {n:03d}", address=f"{n} avenue de l'Opéra, 75001 Paris") for n in range(1, SITES + 1)]
+        )
+    say(f"created the bench customer, {OTHER_CUSTOMERS:,} other customers and their devices in {t.seconds:.1f} s")
+
+    now = timezone.now()
+    latest = now - timedelta(hours=4)  # sessions last up to 3 hours: all ended by now
+    earliest = add_months(now, -settings.ACCESS_LOG_RETENTION_MONTHS) + timedelta(days=1)
+    months = []
+    month = month_start(earliest)
+    while month <= latest.date():
+        months.append(month)
+        month = month_add(month, 1)
+    with transaction.atomic():
+        partitions_ensure(months)
+    # Slices of time at month boundaries (UTC, as the partitions), rows in proportion.
+    bounds = [earliest] + [datetime(m.year, m.month, m.day, tzinfo=UTC) for m in months[1:]] + [latest]
+    span = (latest - earliest).total_seconds()
+
+    with connection.cursor() as cursor:
+        restore = _keys_take_off(cursor, table)
+    params = {
+        "customer": customer.pk,
+        "email": CUSTOMER_EMAIL,
+        "macs": CUSTOMER_MACS,
+        "others": [user.pk for user in others],
+        "n_others": len(others),
+        "collectors": [c.pk for c in collectors],
+        "n_collectors": len(collectors),
+        "sites": [s.pk for s in sites],
+        "n_sites": len(sites),
+        "stride": stride,
+    }
+    k = "((g * 2654435761) %% %(n_others)s)"
+    sql = f"""
+        INSERT INTO {table} (id, collector_id, session_id, user_id, email, mac, ip, site_id,
+                             started_at, ended_at, bytes_in, bytes_out)
+        SELECT g + 1,
+               (%(collectors)s::bigint[])[1 + g %% %(n_collectors)s],
+               's' || to_hex(g + 1),
+               CASE WHEN g %% %(stride)s = 0 THEN %(customer)s
+                    WHEN g %% 10 < 7 THEN (%(others)s::bigint[])[1 + {k}] END,
+               CASE WHEN g %% %(stride)s = 0 THEN %(email)s
+                    WHEN g %% 10 < 7 THEN 'c' || lpad({k}::text, 6, '0') || '@logs.bench.test'
+                    ELSE '' END,
+               CASE WHEN g %% %(stride)s = 0 THEN (%(macs)s::text[])[1 + (g / %(stride)s) %% 3]
+                    WHEN g %% 10 < 7 THEN {_mac_sql(OTHER_PREFIX, k)}
+                    ELSE {_mac_sql(LOOSE_PREFIX, "(g * 40503) %% 4294967296")} END,
+               CASE WHEN g %% 10 = 3 THEN '2001:db8::'::inet + g ELSE '10.0.0.0'::inet + (g %% 16777216) END,
+               (%(sites)s::bigint[])[1 + (g / 7) %% %(n_sites)s],
+               started_at,
+               started_at + random() * interval '3 hours',
+               (random() * 2e9)::bigint,
+               (random() * 2e8)::bigint
+        FROM (SELECT g, %(start)s + (g - %(first)s + random()) * %(step)s * interval '1 second' AS started_at
+              FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g) AS rows
+    """  # noqa: S608 - table name from the model
+    first = 0
+    with timed() as t_load:
+        for n, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            last = total - 1 if n == len(bounds) - 2 else round(total * (end - earliest).total_seconds() / span) - 1
+            count = last - first + 1
+            step = (end - start).total_seconds() / count
+            with timed() as t, connection.cursor() as cursor:
+                cursor.execute(sql, {**params, "start": start, "first": first, "last": last, "step": step})
+            say(f"  {start:%Y-%m}: {count:,} sessions in {t.seconds:.1f} s")
+            first = last + 1
+    say(f"loaded {total:,} sessions in {t_load.seconds:.1f} s; putting the indexes back")
+
+    with timed() as t, connection.cursor() as cursor:
+        for statement in restore:
+            with timed() as t_one:
+                cursor.execute(statement)
+            say(f"  {t_one.seconds:5.1f} s  {statement[:110]}")
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [total])
+        cursor.execute(
+            f"INSERT INTO {DailyUsage._meta.db_table} (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) "  # noqa: S608
+            f"SELECT user_id, mac, (started_at AT TIME ZONE %s)::date, count(*), "
+            "sum(extract(epoch FROM ended_at - started_at)::bigint), sum(bytes_in), sum(bytes_out) "
+            f"FROM {table} WHERE user_id = %s GROUP BY 1, 2, 3",
+            [settings.TIME_ZONE, customer.pk],
+        )
+        cursor.execute(
+            f"UPDATE {Device._meta.db_table} AS d SET last_seen_at = s.seen "  # noqa: S608
+            f"FROM (SELECT mac, max(ended_at) AS seen FROM {table} WHERE user_id = %s GROUP BY mac) AS s "
+            "WHERE d.mac = s.mac",
+            [customer.pk],
+        )
+    say(f"indexes, constraints and daily usage in {t.seconds:.1f} s; VACUUM ANALYZE")
+    with timed() as t, connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute(f"VACUUM ANALYZE {DailyUsage._meta.db_table}")
+        cursor.execute(f"VACUUM ANALYZE {Device._meta.db_table}")
+        cursor.execute(f"VACUUM ANALYZE {User._meta.db_table}")
+        cursor.execute("CHECKPOINT")
+    say(f"vacuumed and analysed in {t.seconds:.1f} s")
+    Collector.objects.update(last_used_at=now)
+
+
+def table_check(config: dict) -> dict:
+    """The counts the figures rest on."""
+    from django.db import connection
+
+    from accesslogs.models import NetworkSession
+    from accounts.models import User
+
+    customer = User.objects.get(email=CUSTOMER_EMAIL)
+    table = NetworkSession._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sum(c.reltuples)::bigint, pg_size_pretty(sum(pg_total_relation_size(c.oid))) "
+            "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
+            [table],
+        )
+        estimated, size = cursor.fetchone()
+    customer_rows = NetworkSession.objects.filter(user_id=customer.pk).count()
+    expected = len(range(0, config["rows"], config["stride"]))
+    if customer_rows != expected:
+        raise RuntimeError(f"the bench customer has {customer_rows:,} sessions, not {expected:,}: run with --rebuild")
+    if abs(estimated - config["rows"]) > config["rows"] * 0.05:
+        raise RuntimeError(f"the table holds about {estimated:,} sessions, not {config['rows']:,}: run with --rebuild")
+    return {
+        "customer_id": customer.pk,
+        "customer_sessions": customer_rows,
+        "table_rows_estimate": estimated,
+        "size": size,
+    }
+
+
+# --- Measuring --------------------------------------------------------------------
+
+
+class _Links(HTMLParser):
+    """The href of the link to older sessions: rel="next", or the text "Older"."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.by_rel: str | None = None
+        self.by_text: str | None = None
+        self._open: dict | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        rel = (attrs.get("rel") or "").split()
+        if tag in ("a", "link") and "next" in rel and attrs.get("href") and self.by_rel is None:
+            self.by_rel = attrs["href"]
+        if tag == "a" and attrs.get("href"):
+            self._open, self._text = attrs, []
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._open is not None:
+            if self.by_text is None and re.search(r"\bolder\b", "".join(self._text), re.IGNORECASE):
+                self.by_text = self._open["href"]
+            self._open = None
+
+
+def older_link(html: str, base: str) -> str | None:
+    links = _Links()
+    links.feed(html)
+    href = links.by_rel or links.by_text
+    return urljoin(base, href) if href else None
+
+
+def rows_on_page(html: str) -> int | None:
+    """How many sessions the page lists (rows of the table body), if it has one."""
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.DOTALL)
+    return body.group(1).count("<tr") if body else None
+
+
+def expected_cursor(customer_id: int, page: int) -> str:
+    """The cursor of page `page` computed from the database: the last session of the page before."""
+    from accesslogs.models import NetworkSession
+    from accesslogs.selectors import cursor_encode
+
+    last_of_previous = (
+        NetworkSession.objects.filter(user_id=customer_id)
+        .order_by("-started_at", "-id")
+        .only("id", "started_at")[(page - 1) * PAGE_SIZE - 1]
+    )
+    return cursor_encode(last_of_previous)
+
+
+def queries_of(client, url: str) -> list[dict]:
+    """The SQL of one request, each statement with its time measured around the database
+    call (Django's own record rounds to the millisecond)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    durations: list[float] = []
+
+    def clock(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            durations.append(time.perf_counter() - started)
+
+    with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(clock):
+        response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code}")
+    queries, measured = [], iter(durations)
+    for q in captured.captured_queries:
+        # BEGIN and COMMIT do not go through execute wrappers: Django's figure for those.
+        seconds = float(q["time"]) if q["sql"] in ("BEGIN", "COMMIT", "ROLLBACK") else next(measured)
+        queries.append({"sql": q["sql"], "ms": round(seconds * 1000, 3)})
+    return queries
+
+
+def explain(sql: str) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def measure(customer_id: int, warmup: int, requests: int, explain_all: bool) -> tuple[list[Result], dict]:
+    from django.conf import settings
+    from django.template import engines
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import User
+
+    loaders = [type(loader).__module__ for loader in engines["django"].engine.template_loaders]
+    host = next(h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*")
+    client = Client(HTTP_HOST=host)
+    client.force_login(User.objects.get(pk=customer_id))
+    first = reverse("logs:list")
+
+    def get(url: str) -> str:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        return response.content.decode()
+
+    html = get(first)
+    url = first
+    with timed() as t:
+        for page in range(2, DEEP_PAGE + 1):
+            older = older_link(html, url)
+            if older is None:
+                raise RuntimeError(f"page {page - 1} ({url}) has no link to older sessions")
+            url = older
+            html = get(url)
+    deep = url
+    say(f"walked the Older links to page {DEEP_PAGE:,} in {t.seconds:.1f} s: {deep}")
+    for name, page_html in (("page 1", get(first)), (f"page {DEEP_PAGE:,}", html)):
+        if rows_on_page(page_html) != PAGE_SIZE:
+            raise RuntimeError(f"{name} lists {rows_on_page(page_html)} sessions, not {PAGE_SIZE}")
+    cursor = expected_cursor(customer_id, DEEP_PAGE)
+    cursor_ok = cursor in dict(parse_qsl(urlsplit(deep).query)).values()
+    if not cursor_ok:
+        raise RuntimeError(f"page {DEEP_PAGE:,} by the links is {deep}; by the database its cursor is {cursor}")
+
+    pages = {"page 1": first, f"page {DEEP_PAGE:,}": deep}
+    for _ in range(warmup):
+        for url in pages.values():
+            get(url)
+    times: dict[str, list[float]] = {name: [] for name in pages}
+    for _ in range(requests):
+        for name, url in pages.items():
+            with timed() as t:
+                get(url)
+            times[name].append(t.seconds)
+    queries = {name: queries_of(client, url) for name, url in pages.items()}
+    counts = {name: len(q) for name, q in queries.items()}
+    same = len(set(counts.values())) == 1
+
+    results, details = [], {"urls": pages, "loaders": loaders, "queries": queries, "explain": {}}
+    for name in pages:
+        stats = common.summary_ms(times[name])
+        details[name] = stats
+        results.append(
+            Result(
+                what=f"/logs/ {name} (p95 of {requests})",
+                figure=f"{stats['p95_ms']:.1f} ms p95 ({stats['p50_ms']:.1f} p50, {stats['max_ms']:.1f} max)",
+                baseline="—",
+                target=f"p95 < {TARGET_MS:g} ms",
+                passed=stats["p95_ms"] < TARGET_MS,
+                values=stats,
+            )
+        )
+    sql_ms = {name: round(sum(q["ms"] for q in captured), 2) for name, captured in queries.items()}
+    results.append(
+        Result(
+            what="  diagnostic: time in SQL in one request",
+            figure=" and ".join(f"{ms:.1f} ms" for ms in sql_ms.values()),
+            baseline="—",
+            target="—",
+            passed=None,
+            values=sql_ms,
+        )
+    )
+    results.append(
+        Result(
+            what="/logs/ queries: page 1, page 1,000",
+            figure=" and ".join(str(c) for c in counts.values()),
+            baseline="—",
+            target="the same",
+            passed=same,
+            values=counts,
+        )
+    )
+    # The costliest queries of the deep page, with their plans.
+    for name, captured in queries.items():
+        selects = [q for q in captured if q["sql"].lstrip().upper().startswith("SELECT")]
+        worst = sorted(selects, key=lambda q: q["ms"], reverse=True)
+        for q in worst if explain_all else worst[:1]:
+            details["explain"].setdefault(name, []).append({"sql": q["sql"], "plan": explain(q["sql"])})
+    return results, details
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rebuild", action="store_true", help="build the sessions table again")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of every SELECT of both pages")
+    parser.add_argument("--rows", type=int, default=common.env_int("BENCH_LOGS_ROWS", 20_000_000))
+    parser.add_argument("--customer-rows", type=int, default=common.env_int("BENCH_LOGS_CUSTOMER_ROWS", 1_000_000))
+    parser.add_argument("--requests", type=int, default=common.env_int("BENCH_REQUESTS", 200))
+    parser.add_argument("--warmup", type=int, default=common.env_int("BENCH_WARMUP", 20))
+    args = parser.parse_args(argv)
+    if args.customer_rows < DEEP_PAGE * PAGE_SIZE or args.customer_rows > args.rows:
+        parser.error(f"--customer-rows must be at least {DEEP_PAGE * PAGE_SIZE:,} and at most --rows")
+
+    config = config_make(args.rows, args.customer_rows)
+    built = marker_read()
+    reason = None
+    if args.rebuild:
+        reason = "asked"
+    elif built is None:
+        reason = "none yet"
+    elif {k: built.get(k) for k in config} != config:
+        reason = "its description or the migrations changed"
+    if reason:
+        common.database_drop(DB_NAME)
+    common.django_setup(DB_NAME)
+    if reason is None and marker_read() is None:  # django_setup made the database again
+        reason = "the migrations changed"
+    if reason:
+        say(f"building the sessions table ({reason}): {args.rows:,} rows; this takes minutes at full size")
+        with timed() as t:
+            build(config)
+        config["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        config["build_seconds"] = round(t.seconds)
+        marker_write(config)
+        say(f"built in {t.seconds / 60:.1f} min")
+    else:
+        config = built
+        say(f"reusing the sessions table built {built.get('built_at')} (--rebuild to build it again)")
+    table = table_check(config)
+    say(
+        f"{table['table_rows_estimate']:,} sessions ({table['size']}), "
+        f"{table['customer_sessions']:,} of them the bench customer's"
+    )
+
+    common.load_warn()
+    results, details = measure(table["customer_id"], args.warmup, args.requests, args.explain)
+    details.update({"table": table, "build": config, "server": common.server_info()})
+    if args.explain:
+        for name, plans in details["explain"].items():
+            for plan in plans:
+                print(f"\n{name}: {plan['sql']}\n{plan['plan']}")
+    if args.rows != 20_000_000:  # a quick run says so in the table
+        for result in results:
+            result.what = result.what.replace("/logs/", f"/logs/ ({args.rows / 1e6:g}M rows)", 1)
+    path = common.results_write(NAME, results, details)
+    common.table_print(results, title=f"/logs/ benchmark ({path.relative_to(common.ROOT)})")
+    return 0 if all(r.passed is not False for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
