@@ -308,9 +308,11 @@ def celery_worker(request, _celery_worker_process, smtp_server, settings) -> Cel
     )
     if not transactional:
         pytest.fail("celery_worker needs @pytest.mark.django_db(transaction=True)")
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_BROKER_URL = WORKER_BROKER_URL
+    # The app first, then Django's settings: were the app to read its configuration
+    # now, it must read the unchanged settings, or it would keep these for good.
     with celery_conf_override(task_always_eager=False, broker_url=WORKER_BROKER_URL):
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        settings.CELERY_BROKER_URL = WORKER_BROKER_URL
         _celery_worker_process.start_test()
         yield _celery_worker_process
         _celery_worker_process.control_app.control.purge()
