@@ -211,8 +211,14 @@ def load_warn() -> None:
         say(f"warning: the machine is busy (load average {load:.1f} on {os.cpu_count()} CPUs); figures may suffer")
 
 
+def out(text: str = "") -> None:
+    """A line on the benchmark's standard output: its report is what it is run for."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def say(message: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+    out(f"[{datetime.now(UTC):%H:%M:%S}] {message}")
 
 
 # --- Results --------------------------------------------------------------------
@@ -240,13 +246,13 @@ def table_print(results: Sequence[Result], title: str = "") -> None:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
     if title:
-        print(f"\n{title}")
-    print(line)
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print(line)
+        out(f"\n{title}")
+    out(line)
+    out("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    out(line)
     for row in rows:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-    print(line, flush=True)
+        out("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    out(line)
 
 
 def results_write(bench: str, results: Sequence[Result], details: dict) -> Path:

@@ -227,7 +227,7 @@ def parse_only(path: Path, limit: int | None = None, profile: bool = False) -> t
     if profiler:
         import pstats
 
-        print(f"\nProfile of reading and checking {rows:,} rows (no database), by own time:")
+        common.out(f"\nProfile of reading and checking {rows:,} rows (no database), by own time:")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
     return rows, t.seconds
 

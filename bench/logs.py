@@ -534,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.explain:
         for name, plans in details["explain"].items():
             for plan in plans:
-                print(f"\n{name}: {plan['sql']}\n{plan['plan']}")
+                common.out(f"\n{name}: {plan['sql']}\n{plan['plan']}")
     if args.rows != 20_000_000:  # a quick run says so in the table
         for result in results:
             result.what = result.what.replace("/logs/", f"/logs/ ({args.rows / 1e6:g}M rows)", 1)

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [name.strip() for name in (argv or os.environ.get("BENCH", "").split(",")) if name.strip()]
     unknown = set(chosen) - set(BENCHMARKS)
     if unknown:
-        print(f"Unknown benchmark(s): {', '.join(sorted(unknown))}. Choose from: {', '.join(BENCHMARKS)}.")
+        sys.stderr.write(f"Unknown benchmark(s): {', '.join(sorted(unknown))}. Choose from: {', '.join(BENCHMARKS)}.\n")
         return 2
     names = [name for name in BENCHMARKS if not chosen or name in chosen]
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     (common.RESULTS_DIR / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     common.table_print(results, title="make bench: every figure beside its baseline from the same run")
-    print(f"JSON: {(common.RESULTS_DIR / 'summary.json').relative_to(common.ROOT)} and one file per benchmark.")
+    common.out(f"JSON: {(common.RESULTS_DIR / 'summary.json').relative_to(common.ROOT)} and one file per benchmark.")
     return 0 if summary["passed"] else 1
 
 
