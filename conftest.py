@@ -28,7 +28,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.cache import cache
 
 # Playwright's sync API runs an event loop in the main thread; Django would then
@@ -47,15 +46,6 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _celery_configured_from_test_settings():
-    """The Celery app reads Django's CELERY_* settings once, on first use. Read them
-    now, so that a test which changes a setting first cannot fix them for the session."""
-    from cloudportal.celery import app
-
-    assert app.conf.task_always_eager == django_settings.CELERY_TASK_ALWAYS_EAGER
 
 
 def free_port() -> int:
@@ -159,13 +149,17 @@ def _reset_producer_pools(app) -> None:
 def celery_conf_override(**values):
     """Change the test process's Celery app configuration, then put it back.
 
-    The app copied Django's CELERY_* settings when first used, so overriding
-    Django settings alone does not reach it.
+    The app's configuration is a chain: explicit changes first, then Django's
+    CELERY_* settings, read when looked up. The override goes into the changes, and
+    is put back by restoring the changes alone: writing back the looked-up values
+    would pin whatever Django's settings said at that moment (a test may have
+    changed them) over the settings for the rest of the run.
     """
     from cloudportal.celery import app
 
     missing = object()
-    saved = {key: app.conf.get(key, missing) for key in values}
+    changes = app.conf.changes
+    saved = {key: changes.get(key, missing) for key in values}
     app.conf.update(values)
     _reset_producer_pools(app)
     try:
@@ -173,9 +167,9 @@ def celery_conf_override(**values):
     finally:
         for key, value in saved.items():
             if value is missing:
-                app.conf.pop(key, None)
+                changes.pop(key, None)
             else:
-                app.conf[key] = value
+                changes[key] = value
         _reset_producer_pools(app)
 
 
@@ -308,11 +302,9 @@ def celery_worker(request, _celery_worker_process, smtp_server, settings) -> Cel
     )
     if not transactional:
         pytest.fail("celery_worker needs @pytest.mark.django_db(transaction=True)")
-    # The app first, then Django's settings: were the app to read its configuration
-    # now, it must read the unchanged settings, or it would keep these for good.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = WORKER_BROKER_URL
     with celery_conf_override(task_always_eager=False, broker_url=WORKER_BROKER_URL):
-        settings.CELERY_TASK_ALWAYS_EAGER = False
-        settings.CELERY_BROKER_URL = WORKER_BROKER_URL
         _celery_worker_process.start_test()
         yield _celery_worker_process
         _celery_worker_process.control_app.control.purge()

@@ -271,8 +271,8 @@ def test_every_page_has_a_strict_content_security_policy(client, path, who, stat
 
 @pytest.mark.django_db
 def test_healthz_is_ok_when_the_database_and_broker_answer(client, settings, celery_conf):
-    celery_conf(broker_url=settings.CELERY_BROKER_URL)
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_conf(broker_url=settings.CELERY_BROKER_URL)
 
     response = client.get("/healthz")
 
@@ -282,8 +282,8 @@ def test_healthz_is_ok_when_the_database_and_broker_answer(client, settings, cel
 
 @pytest.mark.django_db
 def test_healthz_reports_a_broker_outage_quickly(client, settings, celery_conf):
-    celery_conf(broker_url="redis://127.0.0.1:1/0")
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_conf(broker_url="redis://127.0.0.1:1/0")
 
     started = time.monotonic()
     response = client.get("/healthz")
