@@ -55,11 +55,16 @@ def session_row(**values) -> dict:
     return row
 
 
+def sessions_csv(rows: list[dict]) -> bytes:
+    """Complete session rows as the CSV body a collector sends, header first."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
 def sessions_record(collector: Collector, rows: list[dict]) -> IngestResult:
     """Ingest `rows` (dicts for session_row) as one CSV batch from `collector`."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS)
-    writer.writeheader()
-    for values in rows:
-        writer.writerow(session_row(**values))
-    return sessions_ingest(collector=collector, source=rewinding(io.BytesIO(out.getvalue().encode())), fmt="csv")
+    body = sessions_csv([session_row(**values) for values in rows])
+    return sessions_ingest(collector=collector, source=rewinding(io.BytesIO(body)), fmt="csv")

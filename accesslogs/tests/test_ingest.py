@@ -10,9 +10,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accesslogs import ingest
-from accesslogs.ingest import FIELDS, IngestError, rewinding, sessions_ingest
+from accesslogs.ingest import IngestError, rewinding, sessions_ingest
 from accesslogs.models import Collector, DailyUsage, NetworkSession
 from accesslogs.services import collector_create, collector_revoke
+from accesslogs.tests.factories import sessions_csv, sessions_record
 from accounts.tests.factories import VerifiedUserFactory
 from devices.models import Device
 
@@ -40,16 +41,6 @@ def session(n: int, **values) -> dict:
     return row
 
 
-def as_csv(rows: list[dict]) -> bytes:
-    import csv
-
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
-
-
 def as_ndjson(rows: list[dict]) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
 
@@ -65,7 +56,7 @@ def post(client, token: str, body: bytes, content_type="text/csv"):
 
 def test_a_batch_is_stored_and_counted(client, collector):
     _collector, token = collector
-    response = post(client, token, as_csv([session(n) for n in range(5)]))
+    response = post(client, token, sessions_csv([session(n) for n in range(5)]))
     assert response.status_code == 200
     assert response.json() == {"accepted": 5, "duplicates": 0}
     assert NetworkSession.objects.count() == 5
@@ -81,7 +72,7 @@ def test_a_batch_is_stored_and_counted(client, collector):
 
 def test_ip_addresses_are_stored_in_their_canonical_form(collector):
     rows = [session(1, ip="2001:DB8:0:0::0:1"), session(2, ip="192.0.2.255"), session(3, ip="::ffff:192.0.2.1")]
-    sessions_ingest(collector=collector[0], source=rewinding(io.BytesIO(as_csv(rows))), fmt="csv")
+    sessions_record(collector[0], rows)
     stored = set(NetworkSession.objects.values_list("ip", flat=True))
     assert stored == {"2001:db8::1", "192.0.2.255", "::ffff:192.0.2.1"}
 
@@ -120,7 +111,7 @@ def test_one_bad_row_refuses_the_batch_naming_its_line(client, collector, field,
     rows = [session(n) for n in range(6)]
     rows[3] = session(3, **bad)
     if fmt == "csv":
-        response = post(client, token, as_csv(rows))
+        response = post(client, token, sessions_csv(rows))
         line = 5  # the header is line 1
     else:
         response = post(client, token, as_ndjson(rows), "application/x-ndjson")
@@ -139,7 +130,7 @@ def test_a_missing_field_is_named(client, collector):
     response = post(client, token, as_ndjson(rows), "application/x-ndjson")
     assert response.status_code == 400
     assert response.json()["errors"] == [{"line": 2, "field": "ip", "message": "This field is required."}]
-    body = as_csv([session(1)]).replace(b",ip,", b",address,")
+    body = sessions_csv([session(1)]).replace(b",ip,", b",address,")
     response = post(client, token, body)
     assert response.status_code == 400
     assert response.json()["errors"][0]["line"] == 1
@@ -150,7 +141,7 @@ def test_a_missing_field_is_named(client, collector):
 def test_every_bad_line_is_listed(client, collector):
     _collector, token = collector
     rows = [session(n, ip="nope" if n % 2 else "10.0.0.1") for n in range(6)]
-    errors = post(client, token, as_csv(rows)).json()["errors"]
+    errors = post(client, token, sessions_csv(rows)).json()["errors"]
     assert [e["line"] for e in errors] == [3, 5, 7]
 
 
@@ -161,7 +152,7 @@ def test_a_bad_row_after_rows_already_copied_stores_nothing(collector, monkeypat
     Device.objects.create(user=owner, mac="02:00:00:00:00:01")
     rows = [session(n) for n in range(20)] + [session(99, bytes_in="-1")]
     with pytest.raises(IngestError) as refused:
-        sessions_ingest(collector=collector[0], source=rewinding(io.BytesIO(as_csv(rows))), fmt="csv")
+        sessions_record(collector[0], rows)
     assert refused.value.errors[0]["line"] == 22
     assert NetworkSession.objects.count() == 0
     assert DailyUsage.objects.count() == 0
@@ -174,11 +165,11 @@ def test_a_replay_stores_nothing_twice(client, collector, monkeypatch):
     owner = VerifiedUserFactory()
     Device.objects.create(user=owner, mac="02:00:00:00:00:01")
     first = [session(n) for n in range(7)]
-    assert post(client, token, as_csv(first)).json() == {"accepted": 7, "duplicates": 0}
+    assert post(client, token, sessions_csv(first)).json() == {"accepted": 7, "duplicates": 0}
     # The same batch again, then one that overlaps it and repeats a row of its own.
-    assert post(client, token, as_csv(first)).json() == {"accepted": 0, "duplicates": 7}
+    assert post(client, token, sessions_csv(first)).json() == {"accepted": 0, "duplicates": 7}
     overlap = first[4:] + [session(n) for n in range(7, 10)] + [session(8)]
-    assert post(client, token, as_csv(overlap)).json() == {"accepted": 3, "duplicates": 4}
+    assert post(client, token, sessions_csv(overlap)).json() == {"accepted": 3, "duplicates": 4}
     assert NetworkSession.objects.count() == 10
     usage = DailyUsage.objects.filter(user=owner)
     assert sum(u.sessions for u in usage) == 10
@@ -189,8 +180,8 @@ def test_a_replay_stores_nothing_twice(client, collector, monkeypatch):
 def test_the_same_session_id_from_another_collector_is_another_session(client, collector):
     _collector, token = collector
     _other, other_token = collector_create(name="lyon-part-dieu")
-    post(client, token, as_csv([session(1)]))
-    assert post(client, other_token, as_csv([session(1)])).json() == {"accepted": 1, "duplicates": 0}
+    post(client, token, sessions_csv([session(1)]))
+    assert post(client, other_token, sessions_csv([session(1)])).json() == {"accepted": 1, "duplicates": 0}
 
 
 @pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kolkata", "America/St_Johns"])
@@ -207,7 +198,7 @@ def test_daily_usage_matches_the_sessions_it_sums(collector, settings, zone):
     ]
     rows[0]["started_at"] = (timezone.now() - timedelta(hours=30)).astimezone(timezone.get_fixed_timezone(-300))
     rows[0]["started_at"] = rows[0]["started_at"].replace(microsecond=0).isoformat()
-    sessions_ingest(collector=collector[0], source=rewinding(io.BytesIO(as_csv(rows))), fmt="csv")
+    sessions_record(collector[0], rows)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT mac, (started_at AT TIME ZONE %s)::date, count(*), sum(bytes_in), "
@@ -225,7 +216,7 @@ def test_sessions_are_attributed_when_recorded_never_after(collector):
     mac = "02:00:00:00:00:07"
 
     def record(n):
-        sessions_ingest(collector=collector[0], source=rewinding(io.BytesIO(as_csv([session(n, mac=mac)]))), fmt="csv")
+        sessions_record(collector[0], [session(n, mac=mac)])
 
     record(1)  # nobody holds the address yet
     device = Device.objects.create(user=owner, mac=mac)
@@ -242,7 +233,7 @@ def test_sessions_are_attributed_when_recorded_never_after(collector):
 
 def test_quoted_csv_fields_and_other_column_orders(collector):
     rows = [session(1, site='Café "Le Nord", terrasse', site_address="12, rue du Nord\nParis")]
-    body = as_csv(rows)
+    body = sessions_csv(rows)
     header, rest = body.split(b"\n", 1)
     columns = header.decode().split(",")
     reordered = io.StringIO()
@@ -266,7 +257,7 @@ def test_quoted_csv_fields_and_other_column_orders(collector):
 )
 def test_a_missing_or_wrong_token_gets_401(client, collector, authorization):
     headers = {"Authorization": authorization} if authorization else {}
-    response = client.post(URL, as_csv([session(1)]), content_type="text/csv", headers=headers)
+    response = client.post(URL, sessions_csv([session(1)]), content_type="text/csv", headers=headers)
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert NetworkSession.objects.count() == 0
@@ -274,9 +265,9 @@ def test_a_missing_or_wrong_token_gets_401(client, collector, authorization):
 
 def test_a_revoked_token_gets_401(client, collector):
     found, token = collector
-    assert post(client, token, as_csv([session(1)])).status_code == 200
+    assert post(client, token, sessions_csv([session(1)])).status_code == 200
     collector_revoke(collector=found)
-    assert post(client, token, as_csv([session(2)])).status_code == 401
+    assert post(client, token, sessions_csv([session(2)])).status_code == 401
     assert NetworkSession.objects.count() == 1
 
 
@@ -294,7 +285,7 @@ def test_other_methods_types_and_sizes_are_refused_clearly(client, collector, se
     assert response.status_code == 415
     assert "text/csv" in response.json()["errors"][0]["message"]
     settings.INGEST_MAX_BYTES = 100
-    response = post(client, token, as_csv([session(n) for n in range(5)]))
+    response = post(client, token, sessions_csv([session(n) for n in range(5)]))
     assert response.status_code == 413
     assert NetworkSession.objects.count() == 0
     assert post(client, token, b"\xff\xfe not utf-8").status_code == 400
@@ -302,7 +293,7 @@ def test_other_methods_types_and_sizes_are_refused_clearly(client, collector, se
 
 def test_the_command_uses_the_same_rules(tmp_path, collector, capsys):
     good = tmp_path / "good.csv"
-    good.write_bytes(as_csv([session(n) for n in range(4)]))
+    good.write_bytes(sessions_csv([session(n) for n in range(4)]))
     bad = tmp_path / "bad.ndjson"
     bad.write_bytes(as_ndjson([session(10), session(11, ip="10.0.0")]))
     with pytest.raises(CommandError, match="1 of 2 files refused"):
@@ -317,7 +308,7 @@ def test_the_command_uses_the_same_rules(tmp_path, collector, capsys):
 
 def test_the_command_refuses_unknown_and_revoked_collectors(tmp_path, collector):
     path = tmp_path / "s.csv"
-    path.write_bytes(as_csv([session(1)]))
+    path.write_bytes(sessions_csv([session(1)]))
     with pytest.raises(CommandError, match="No collector"):
         call_command("ingest_sessions", "--collector", "nobody", str(path))
     collector_revoke(collector=collector[0])
@@ -330,6 +321,6 @@ def test_create_collector_prints_a_working_token_once(client, capsys):
     out, err = capsys.readouterr()
     token = out.strip()
     assert "will not be shown again" in err
-    assert post(client, token, as_csv([session(1)])).json() == {"accepted": 1, "duplicates": 0}
+    assert post(client, token, sessions_csv([session(1)])).json() == {"accepted": 1, "duplicates": 0}
     with pytest.raises(CommandError, match="exists already"):
         call_command("create_collector", "roissy-t2")

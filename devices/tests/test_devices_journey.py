@@ -2,8 +2,6 @@
 sessions sent through the ingest API shown on /logs/ with their totals and filters,
 rename, remove after re-authentication, and the deletion notice in the mailbox."""
 
-import csv
-import io
 import json
 import re
 import urllib.request
@@ -13,8 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accesslogs.ingest import FIELDS
-from accesslogs.tests.factories import CollectorFactory, session_row
+from accesslogs.tests.factories import CollectorFactory, session_row, sessions_csv
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from accounts.tests.test_journeys import button, reauthenticate, sign_in
 from cloudportal.tests.test_accessibility import _serious
@@ -33,13 +30,9 @@ def add_device(page, mac: str, label: str = "") -> None:
 
 def ingest(portal, token: str, rows: list[dict]) -> dict:
     """Send a batch to the running portal's ingest API, as network equipment does."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(session_row(**row) for row in rows)
     request = urllib.request.Request(
         f"{portal.url}/api/ingest/sessions",
-        data=out.getvalue().encode(),
+        data=sessions_csv([session_row(**row) for row in rows]),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
         method="POST",
     )
