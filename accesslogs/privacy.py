@@ -1,5 +1,7 @@
 """The access logs' category in the privacy registry."""
 
+from collections.abc import Iterator
+
 from django.db.models import Count as CountOf
 from django.db.models import Sum
 from django.utils import timezone
@@ -10,7 +12,7 @@ from cloudportal.privacy import Category, Count, ErasureResult, register
 
 from .models import DailyUsage, NetworkSession
 from .retention import erase_on
-from .selectors import sessions_for
+from .selectors import sessions_export_query, sessions_for
 
 
 def _access_logs_counts(user: User) -> list[Count]:
@@ -31,8 +33,10 @@ def _access_logs_sample(user: User) -> list[str]:
     ]
 
 
-def _access_logs_export(user: User) -> list[dict]:
-    return [
+def _access_logs_export(user: User) -> Iterator[dict]:
+    """One dict a session, as they are read (the embedded portal's export; PostgreSQL
+    streams `sessions_export_query` instead)."""
+    return (
         {
             "started": s.started_at.isoformat(),
             "ended": s.ended_at.isoformat(),
@@ -46,7 +50,7 @@ def _access_logs_export(user: User) -> list[dict]:
             "erased_on": erase_on(s.started_at).isoformat(),
         }
         for s in sessions_for(user=user).order_by("started_at", "id").iterator(chunk_size=2000)
-    ]
+    )
 
 
 def _access_logs_erase(user: User) -> ErasureResult:
@@ -99,6 +103,7 @@ register(
         counts=_access_logs_counts,
         sample=_access_logs_sample,
         export=_access_logs_export,
+        export_bulk=lambda user: sessions_export_query(user=user),
         erase=_access_logs_erase,
         order=50,
     )

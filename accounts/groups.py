@@ -17,6 +17,8 @@ _SUPPORT_PERMISSIONS = [
     "devices.view_device",
     "accesslogs.view_networksession",
     "accesslogs.view_site",
+    "exports.view_dataexport",
+    "erasure.view_erasurerequest",
 ]
 
 GROUP_PERMISSIONS: dict[str, list[str]] = {
@@ -28,6 +30,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "policies.view_statementversion",
         "policies.add_statementversion",
         "policies.change_statementversion",
+        "erasure.view_erasureledgerentry",
     ],
 }
 

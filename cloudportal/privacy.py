@@ -37,6 +37,19 @@ class ErasureResult:
 
 
 @dataclass(frozen=True)
+class BulkExport:
+    """A category's records as one SQL query, for categories too large for a list.
+
+    The export streams it with PostgreSQL COPY, so memory stays bounded whatever the
+    number of rows. `sql` is a SELECT whose result columns are named `columns`, in
+    that order; `params` fill its %s placeholders."""
+
+    columns: tuple[str, ...]
+    sql: str
+    params: tuple = ()
+
+
+@dataclass(frozen=True)
 class Category:
     key: str
     label: Text
@@ -52,8 +65,12 @@ class Category:
     models: tuple[str, ...]
     counts: Callable[[Any], list[Count]]
     sample: Callable[[Any], list[str]]
-    export: Callable[[Any], list[dict]]
+    #: The customer's records, one dict each (every dict with the same keys). May be a
+    #: generator: the export writes them as they come.
+    export: Callable[[Any], Iterable[dict]]
     erase: Callable[[Any], ErasureResult]
+    #: On PostgreSQL, the same records as one query that the export streams with COPY.
+    export_bulk: Callable[[Any], BulkExport] | None = None
     #: URL name of the page where the customer corrects it themselves, if any.
     correct_url: str | None = None
     order: int = 100

@@ -71,8 +71,11 @@ def email_queue(
     language: str | None = None,
     user=None,
     headers: dict | None = None,
+    forget_recipient: bool = False,
 ) -> OutboundEmail:
-    """Store the message and deliver it after the current transaction commits."""
+    """Store the message and deliver it after the current transaction commits.
+    With `forget_recipient`, the address is cleared from the row once the message
+    is sent or given up (the final receipt of an erased account)."""
     if user is not None and language is None:
         language = getattr(user, "language", None)
     rendered = email_render(template=template, context={"user": user, **(context or {})}, language=language)
@@ -85,6 +88,7 @@ def email_queue(
         body_html=rendered.html,
         headers=headers or {},
         next_attempt_at=timezone.now(),
+        forget_recipient=forget_recipient,
     )
     from .tasks import email_deliver
 
@@ -121,18 +125,22 @@ def email_deliver_now(*, email_id: int) -> bool:
             email.last_error = type(exc).__name__
             if email.attempts >= MAX_ATTEMPTS:
                 email.status = OutboundEmail.Status.FAILED
+                if email.forget_recipient:
+                    email.to = ""
                 logger.error("email %s failed for good after %s attempts", email.pk, email.attempts)
             else:
                 email.next_attempt_at = timezone.now() + timedelta(minutes=2**email.attempts)
                 logger.warning("email %s not sent (%s), will retry", email.pk, email.last_error)
-            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at", "to"])
             return False
         email.status = OutboundEmail.Status.SENT
         email.sent_at = timezone.now()
         email.body_text = ""
         email.body_html = ""
         email.last_error = ""
-        email.save(update_fields=["attempts", "status", "sent_at", "body_text", "body_html", "last_error"])
+        if email.forget_recipient:
+            email.to = ""
+        email.save(update_fields=["attempts", "status", "sent_at", "body_text", "body_html", "last_error", "to"])
         return True
 
 

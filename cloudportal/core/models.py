@@ -36,6 +36,8 @@ class OutboundEmail(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    #: Clear the recipient once sent (or given up): a message to an erased account.
+    forget_recipient = models.BooleanField(_("forget the recipient once sent"), default=False)
 
     class Meta:
         verbose_name = _("outbound email")
