@@ -55,15 +55,21 @@ class BuildReport:
     files: list[FileRecord] = field(default_factory=list)
 
 
-class _HashingWriter:
-    """Writes to a member of the ZIP file, keeping its size and SHA-256."""
+def _member_open(archive: zipfile.ZipFile, name: str):
+    info = zipfile.ZipInfo(name, date_time=timezone.localtime().timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return archive.open(info, "w", force_zip64=True)
 
-    def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
+
+class _HashingWriter:
+    """Writes to a member of the ZIP file (or a temporary file), keeping its size
+    and SHA-256."""
+
+    def __init__(self, target, name: str, *, owns: bool = True) -> None:
         self.record = FileRecord(name=name)
         self._digest = hashlib.sha256()
-        self._member = archive.open(
-            zipfile.ZipInfo(name, date_time=timezone.now().timetuple()[:6]), "w", force_zip64=True
-        )
+        self._member = target
+        self._owns = owns
 
     def write(self, data: bytes) -> None:
         if data:
@@ -72,7 +78,8 @@ class _HashingWriter:
             self._member.write(data)
 
     def close(self) -> FileRecord:
-        self._member.close()
+        if self._owns:
+            self._member.close()
         self.record.sha256 = self._digest.hexdigest()
         return self.record
 
@@ -123,10 +130,17 @@ class ExportWriter:
         self.bulk = connection.vendor == "postgresql"
 
     def write(self) -> BuildReport:
+        """ZIP members are written one at a time, and data.json spans every
+        category: it is written to a temporary file (in memory up to 8 MB, then on
+        disk) while each CSV file goes straight into the archive, and copied in at
+        the end."""
         report = BuildReport()
         chosen = categories()
-        with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
-            data_json = _HashingWriter(zf, "data.json")
+        with (
+            zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf,
+            tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool,
+        ):
+            data_json = _HashingWriter(spool, "data.json", owns=False)
             header = {
                 "format": FORMAT,
                 "generated_at": timezone.now().isoformat(),
@@ -136,7 +150,7 @@ class ExportWriter:
             data_json.write(json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "categories": {')
             written = 0
             for index, category in enumerate(chosen):
-                csv_file = _HashingWriter(zf, f"{category.key}.csv")
+                csv_file = _HashingWriter(_member_open(zf, f"{category.key}.csv"), f"{category.key}.csv")
                 count = self._category_write(category, data_json, csv_file, first=index == 0)
                 report.files.append(csv_file.close())
                 report.counts[category.key] = count
@@ -144,7 +158,11 @@ class ExportWriter:
                 self.on_category(index + 1, written)
             data_json.write(b"}}\n")
             report.files.insert(0, data_json.close())
-            readme = _HashingWriter(zf, "README.txt")
+            spool.seek(0)
+            with _member_open(zf, "data.json") as member:
+                while chunk := spool.read(1024 * 1024):
+                    member.write(chunk)
+            readme = _HashingWriter(_member_open(zf, "README.txt"), "README.txt")
             readme.write(self._readme(chosen, report.counts).encode())
             report.files.append(readme.close())
             manifest = {
@@ -152,37 +170,35 @@ class ExportWriter:
                 "generated_at": header["generated_at"],
                 "files": [{"name": f.name, "bytes": f.size, "sha256": f.sha256} for f in report.files],
             }
-            with zf.open("manifest.json", "w") as member:
+            with _member_open(zf, "manifest.json") as member:
                 member.write(json.dumps(manifest, indent=2).encode() + b"\n")
         return report
 
     # --- One category ---------------------------------------------------------
 
-    def _category_write(self, category: Category, data_json: _HashingWriter, csv_file: _HashingWriter, *, first: bool):
-        """Writes the category's CSV file now, and its part of data.json through a
-        spooled buffer: a ZIP file is written one member at a time, and data.json
-        stays open across categories. The buffer holds up to 8 MB in memory, then
-        goes to a temporary file. Returns the category's record count."""
-        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as json_rows:
-            if self.bulk and category.export_bulk is not None:
-                bulk = category.export_bulk(self.user)
-                columns = bulk.columns
-                count = self._bulk_csv(bulk, csv_file)
-                self._bulk_json(bulk, json_rows)
-            else:
-                columns, records = _records_python(category, self.user)
-                count = self._python_rows(columns, records, csv_file, json_rows)
-            prefix = "" if first else ", "
-            head = {"label": str(category.label), "columns": list(columns), "count": count}
-            data_json.write(
-                f"{prefix}{json.dumps(category.key)}: ".encode()
-                + json.dumps(head, ensure_ascii=False)[:-1].encode()
-                + b', "records": ['
-            )
-            json_rows.seek(0)
-            while chunk := json_rows.read(1024 * 1024):
-                data_json.write(chunk)
-            data_json.write(b"]}")
+    def _category_write(
+        self, category: Category, data_json: _HashingWriter, csv_file: _HashingWriter, *, first: bool
+    ) -> int:
+        """Writes the category's CSV file and its part of data.json; returns its
+        record count (written after the records, once known)."""
+        bulk = category.export_bulk(self.user) if self.bulk and category.export_bulk is not None else None
+        if bulk is not None:
+            columns, records = bulk.columns, None
+        else:
+            columns, records = _records_python(category, self.user)
+        head = {"label": str(category.label), "columns": list(columns)}
+        data_json.write(
+            ("" if first else ", ").encode()
+            + f"{json.dumps(category.key)}: ".encode()
+            + json.dumps(head, ensure_ascii=False)[:-1].encode()
+            + b', "records": ['
+        )
+        if bulk is not None:
+            count = self._bulk_csv(bulk, csv_file)
+            self._bulk_json(bulk, data_json)
+        else:
+            count = self._python_rows(columns, records, csv_file, data_json)
+        data_json.write(f'], "count": {count}}}'.encode())
         return count
 
     def _python_rows(self, columns, records: Iterable[dict], csv_file: _HashingWriter, json_rows) -> int:
@@ -245,6 +261,14 @@ class ExportWriter:
                 {
                     "OPERATOR_NAME": settings.OPERATOR_NAME,
                     "generated_at": timezone.localtime(),
-                    "items": [{"category": c, "count": counts.get(c.key, 0)} for c in chosen],
+                    "items": [
+                        {
+                            "category": c,
+                            "count": counts.get(c.key, 0),
+                            "fields": ", ".join(str(f) for f in c.fields),
+                            "processors": "; ".join(str(p) for p in c.processors),
+                        }
+                        for c in chosen
+                    ],
                 },
             )
