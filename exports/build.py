@@ -40,6 +40,8 @@ FORMAT = "cloudportal-export/1"
 FORMULA_STARTS = ("=", "+", "-", "@")
 #: Deflate level 1: several times faster than the default, a little larger.
 COMPRESS_LEVEL = 1
+#: Bytes of COPY output handed on at a time.
+COPY_BLOCK = 1024 * 1024
 
 
 @dataclass
@@ -222,9 +224,18 @@ class ExportWriter:
         return count
 
     def _copy(self, statement: str, params: tuple) -> Iterator[bytes]:
+        """COPY's output in blocks of about 1 MB: psycopg hands it over a row at a
+        time, and a compressor and hash fed a row at a time would cost more than
+        the database does."""
+        buffer = bytearray()
         with connection.cursor() as cursor, cursor.cursor.copy(statement, params or None) as copy:
             for chunk in copy:
-                yield bytes(chunk)
+                buffer += chunk
+                if len(buffer) >= COPY_BLOCK:
+                    yield bytes(buffer)
+                    buffer.clear()
+        if buffer:
+            yield bytes(buffer)
 
     def _bulk_csv(self, bulk: BulkExport, out: _HashingWriter) -> int:
         """COPY … TO STDOUT as CSV with a header; returns the number of rows."""
