@@ -77,6 +77,16 @@ def _fill(user):
     collector, _token = collector_create(name=f"Registry test {user.pk}")
     sessions_record(collector, [{"mac": device.mac, "site": "Gare de Lyon"}])
     email_queue(to=user.email, user=user, template="emails/deletion_notice", context={"category": "x", "fields": []})
+    from django.utils import timezone
+
+    from erasure.models import ErasureRequest
+    from exports.models import DataExport
+
+    now = timezone.now()
+    DataExport.objects.create(user=user, status=DataExport.Status.EXPIRED, created_at=now)
+    ErasureRequest.objects.create(
+        user=user, status=ErasureRequest.Status.CANCELLED, requested_at=now, erase_after=now, cancelled_at=now
+    )
 
 
 @pytest.mark.django_db
