@@ -12,7 +12,8 @@ Replays: the first attempt assumes the rows are new and copies straight into the
 table. If the unique key (collector, session_id, started_at) says otherwise, the
 batch starts again, this time skipping the rows already stored, and reports them
 as duplicates. Each session is attributed when it is recorded: to the account that
-holds its MAC address at that moment (SPEC §3), with that account's email.
+holds its MAC address at that moment (SPEC §3), through that account's current
+subscriber (accesslogs.models.Subscriber), which carries the email it has then.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from devices.models import Device
 from .models import Collector, DailyUsage, NetworkSession, Site
 from .partitions import months_between, partitions_ensure
 from .retention import retention_cutoff
+from .services import subscribers_current
 
 FIELDS = ("session_id", "mac", "ip", "site", "site_address", "started_at", "ended_at", "bytes_in", "bytes_out")
 FORMATS = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
@@ -382,14 +384,14 @@ def _in_background(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
 
 #: In this order, each COPY line is the owner's part, the site's part, then the row's
 #: own part, which the parsing thread writes ahead of time.
-COLUMNS = ("user_id", "email", "site_id", "collector_id", "session_id", "mac", "ip")
+COLUMNS = ("subscriber_id", "site_id", "collector_id", "session_id", "mac", "ip")
 COLUMNS += ("started_at", "ended_at", "bytes_in", "bytes_out")
 #: Rows are sent to PostgreSQL this many at a time, so that it works while we format.
 COPY_GROUP = 1000
 
 
-#: user_id and email of a session nobody holds the MAC address of.
-NO_OWNER = "\\N\t\t"
+#: The subscriber of a session nobody holds the MAC address of.
+NO_OWNER = "\\N\t"
 
 
 def _copy_escape(value: str) -> str:
@@ -405,8 +407,8 @@ class _Writer:
         self.collector = collector
         self.months = months_between(checker.oldest, checker.latest)
         self.skip_stored = skip_stored
-        #: MAC -> (user id, email) of the account holding it now, or None.
-        self.owners: dict[str, tuple[int, str] | None] = {}
+        #: MAC -> (user id, subscriber id) of the account holding it now, or None.
+        self.owners: dict[str, tuple[int, int] | None] = {}
         self.sites: dict[tuple[str, str], int] = {}
         self.usage: dict[tuple[int, str, date], list[int]] = {}
         self.last_seen: dict[str, datetime] = {}
@@ -420,8 +422,10 @@ class _Writer:
         macs -= self.owners.keys()
         if macs:
             self.owners.update(dict.fromkeys(macs))
-            for mac, user_id, email in Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"):
-                self.owners[mac] = (user_id, email)
+            held = list(Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"))
+            subscribers = subscribers_current({(user_id, email) for _mac, user_id, email in held})
+            for mac, user_id, email in held:
+                self.owners[mac] = (user_id, subscribers[(user_id, email)])
         sites -= self.sites.keys()
         if sites:
             Site.objects.bulk_create([Site(name=n, address=a) for n, a in sites], ignore_conflicts=True)
@@ -499,7 +503,7 @@ class _Writer:
                 last_seen[mac] = ended
 
     def _copy(self, chunk: list[Row]) -> None:
-        owners = {mac: f"{o[0]}\t{_copy_escape(o[1])}\t" for mac, o in self.owners.items() if o is not None}
+        owners = {mac: f"{o[1]}\t" for mac, o in self.owners.items() if o is not None}
         sites = {key: f"{pk}\t{self.collector.pk}\t" for key, pk in self.sites.items()}
         sql = f"COPY {NetworkSession._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
         with (
@@ -518,8 +522,7 @@ class _Writer:
             NetworkSession(
                 collector=self.collector,
                 session_id=session_id,
-                user_id=(owners[mac] or (None, ""))[0],
-                email=(owners[mac] or (None, ""))[1],
+                subscriber_id=(owners[mac] or (None, None))[1],
                 mac=mac,
                 ip=ip,
                 site_id=sites[site],
