@@ -182,3 +182,34 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mac} {self.day:%Y-%m-%d}"
+
+
+class IngestBatch(models.Model):
+    """A stored batch of sessions, until its sums are in the daily usage.
+
+    Ingest writes the sessions and this row in one transaction; the rollup task adds
+    the batch's sessions to DailyUsage and the devices' last seen after it commits,
+    then sets `rolled_up_at`, in one transaction of its own: a batch is added once,
+    even when the task runs twice, and a batch whose task never ran (a broker outage)
+    is caught up by beat. The batch's rows are those of its collector with an id in
+    (`after_id`, `last_id`]: batches of one collector are written one at a time, so
+    no other batch of the collector has ids in that range."""
+
+    collector = models.ForeignKey(Collector, on_delete=models.PROTECT, related_name="+")
+    after_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    started_from = models.DateTimeField()
+    started_until = models.DateTimeField()
+    sessions = models.PositiveIntegerField()
+    stored_at = models.DateTimeField(auto_now_add=True)
+    rolled_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ingest batch")
+        verbose_name_plural = _("ingest batches")
+        indexes = [
+            models.Index(fields=["stored_at"], name="accesslogs_batch_pending", condition=models.Q(rolled_up_at=None))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collector_id}:{self.after_id + 1}-{self.last_id}"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accesslogs import ingest
 from accesslogs.ingest import IngestError, rewinding, sessions_ingest
-from accesslogs.models import Collector, DailyUsage, NetworkSession
+from accesslogs.models import Collector, DailyUsage, IngestBatch, NetworkSession
 from accesslogs.services import collector_create, collector_revoke
 from accesslogs.tests.factories import sessions_csv, sessions_record
 from accounts.tests.factories import VerifiedUserFactory
@@ -159,18 +159,20 @@ def test_a_bad_row_after_rows_already_copied_stores_nothing(collector, monkeypat
     assert Device.objects.get().last_seen_at is None
 
 
-def test_a_replay_stores_nothing_twice(client, collector, monkeypatch):
+def test_a_replay_stores_nothing_twice(client, collector, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(ingest, "CHUNK_ROWS", 3)
     _collector, token = collector
     owner = VerifiedUserFactory()
     Device.objects.create(user=owner, mac="02:00:00:00:00:01")
     first = [session(n) for n in range(7)]
-    assert post(client, token, sessions_csv(first)).json() == {"accepted": 7, "duplicates": 0}
-    # The same batch again, then one that overlaps it and repeats a row of its own.
-    assert post(client, token, sessions_csv(first)).json() == {"accepted": 0, "duplicates": 7}
-    overlap = first[4:] + [session(n) for n in range(7, 10)] + [session(8)]
-    assert post(client, token, sessions_csv(overlap)).json() == {"accepted": 3, "duplicates": 4}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, token, sessions_csv(first)).json() == {"accepted": 7, "duplicates": 0}
+        # The same batch again, then one that overlaps it and repeats a row of its own.
+        assert post(client, token, sessions_csv(first)).json() == {"accepted": 0, "duplicates": 7}
+        overlap = first[4:] + [session(n) for n in range(7, 10)] + [session(8)]
+        assert post(client, token, sessions_csv(overlap)).json() == {"accepted": 3, "duplicates": 4}
     assert NetworkSession.objects.count() == 10
+    assert IngestBatch.objects.filter(rolled_up_at__isnull=False).count() == 2  # a batch of only replays is none
     usage = DailyUsage.objects.filter(user=owner)
     assert sum(u.sessions for u in usage) == 10
     assert sum(u.bytes_in for u in usage) == 10 * 1000
