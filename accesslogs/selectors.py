@@ -1,8 +1,10 @@
 """Reads of a customer's sessions for customer-facing pages, always scoped to the customer.
 
 A customer's sessions are those attributed to their account when they were recorded
-(SPEC §3, Attribution), so every read filters on `user_id`: the partial indexes
-(user_id, started_at, id) and (user_id, mac, started_at, id) serve it, newest first.
+(SPEC §3, Attribution), through the account's subscribers (one per email the account
+had when sessions were recorded; nearly always one). Every read filters on
+`subscriber_id`: the partial indexes (subscriber_id, started_at, id), and the same
+with mac and with ip, serve it, newest first.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from cloudportal.privacy import BulkExport
 
-from .models import DailyUsage, NetworkSession, Site
+from .models import DailyUsage, NetworkSession, Site, Subscriber
 
 PAGE_SIZE = 50
 #: Largest value of a bigint primary key.
@@ -55,11 +57,21 @@ def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def sessions_for(*, user: User, filters: SessionFilters = NO_FILTERS) -> QuerySet[NetworkSession]:
-    """The customer's sessions matching `filters`, newest first, with their site.
+def subscribers_of(*, user: User) -> list[int]:
+    """The ids of the subscribers the customer's sessions are attributed to."""
+    return list(Subscriber.objects.filter(user_id=user.pk).order_by("id").values_list("id", flat=True))
+
+
+def sessions_for(
+    *, user: User, filters: SessionFilters = NO_FILTERS, subscribers: list[int] | None = None
+) -> QuerySet[NetworkSession]:
+    """The customer's sessions matching `filters`, newest first, with their site;
+    only those of `subscribers` (some of the customer's own) when given.
 
     A session belongs to the local day it started on, as in the daily usage rollup."""
-    sessions = NetworkSession.objects.filter(user_id=user.pk)
+    if subscribers is None:
+        subscribers = subscribers_of(user=user)
+    sessions = NetworkSession.objects.filter(subscriber_id__in=subscribers)
     if filters.mac:
         sessions = sessions.filter(mac=filters.mac)
     if filters.date_from:
@@ -127,25 +139,30 @@ def session_page(
     Raises CursorError for a cursor this code did not make."""
     if after and before:
         raise CursorError(before)
-    sessions = sessions_for(user=user, filters=filters)
-    if before:
-        moment, pk = cursor_decode(before)
-        newer_first = sessions.filter(
-            Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk), started_at__gte=moment
-        )
-        rows = list(newer_first.order_by("started_at", "id")[: size + 1])
-        has_more = len(rows) > size
-        rows = rows[:size][::-1]
-        newer, older = has_more, True
-    else:
-        if after:
-            moment, pk = cursor_decode(after)
+    position = cursor_decode(before or after) if before or after else None
+    # One index scan per subscriber (a customer whose email changed has several):
+    # an IN list over several would make PostgreSQL sort all their rows instead.
+    rows: list[NetworkSession] = []
+    for subscriber in subscribers_of(user=user):
+        sessions = sessions_for(user=user, filters=filters, subscribers=[subscriber])
+        if before:
+            moment, pk = position
+            sessions = sessions.filter(
+                Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk), started_at__gte=moment
+            ).order_by("started_at", "id")
+        elif after:
+            moment, pk = position
             sessions = sessions.filter(
                 Q(started_at__lt=moment) | Q(started_at=moment, id__lt=pk), started_at__lte=moment
             )
-        rows = list(sessions[: size + 1])
-        has_more = len(rows) > size
-        rows = rows[:size]
+        rows.extend(sessions[: size + 1])
+    rows.sort(key=lambda s: (s.started_at, s.pk), reverse=not before)
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if before:
+        rows.reverse()
+        newer, older = has_more, True
+    else:
         newer, older = bool(after), has_more
     return SessionPage(
         sessions=rows,
@@ -179,7 +196,7 @@ def usage_totals(*, user: User, filters: SessionFilters = NO_FILTERS) -> UsageTo
         duration = sums.pop("duration")
         sums["seconds"] = int(duration.total_seconds()) if duration else 0
     else:
-        usage = DailyUsage.objects.filter(user_id=user.pk)
+        usage = DailyUsage.objects.filter(user_id=user.pk)  # the rollup is per account
         if filters.mac:
             usage = usage.filter(mac=filters.mac)
         if filters.date_from:
@@ -220,18 +237,19 @@ def sessions_export_query(*, user: User) -> BulkExport:
     leading apostrophe, as in the /logs/ CSV."""
     table = NetworkSession._meta.db_table
     sites = Site._meta.db_table
+    subscribers = Subscriber._meta.db_table
     neutral = "CASE WHEN {0} ~ '^[=+@-]' THEN '''' || {0} ELSE {0} END"
     sql = (
-        "SELECT s.started_at AS started, s.ended_at AS ended, s.email AS email_as_recorded, s.mac, "  # noqa: S608 - table names from the models
+        "SELECT s.started_at AS started, s.ended_at AS ended, sub.email AS email_as_recorded, s.mac, "  # noqa: S608 - table names from the models
         f"host(s.ip) AS ip, {neutral.format('site.name')} AS site, {neutral.format('site.address')} AS site_address, "
         "s.bytes_in, s.bytes_out, "
         "(((s.started_at AT TIME ZONE 'UTC') + make_interval(months => %s)) AT TIME ZONE 'UTC' "
         "AT TIME ZONE %s)::date AS erased_on "
-        f"FROM {table} s JOIN {sites} site ON site.id = s.site_id "
-        "WHERE s.user_id = %s ORDER BY s.started_at, s.id"
+        f"FROM {table} s JOIN {sites} site ON site.id = s.site_id JOIN {subscribers} sub ON sub.id = s.subscriber_id "
+        "WHERE s.subscriber_id = ANY(%s) ORDER BY s.started_at, s.id"
     )
     return BulkExport(
         columns=SESSION_EXPORT_COLUMNS,
         sql=sql,
-        params=(settings.ACCESS_LOG_RETENTION_MONTHS, settings.TIME_ZONE, user.pk),
+        params=(settings.ACCESS_LOG_RETENTION_MONTHS, settings.TIME_ZONE, subscribers_of(user=user)),
     )

@@ -10,8 +10,8 @@
 - (b) baseline: `psql -c "\\copy (<the export's sessions query>) to FILE CSV HEADER"`
   of the same customer, timed around the psql process.
 - (c) erasure: `erasure.services.account_erase_run` of that customer (every registry
-  category, sessions detached), in-process, timed; then the sessions are given back
-  to a new customer for the next run.
+  category, sessions detached through their subscriber), in-process, timed; then the
+  detached subscriber is given to a new customer for the next run.
 Runs alternate E C C E … (BENCH_REPEAT pairs, default 3); figures are medians.
 
 Run: `python -m bench.export [--rows N] [--repeat N] [--child USER_ID FILE]`.
@@ -56,14 +56,16 @@ def data_ensure(rows: int):
 
     from accesslogs.models import Collector, NetworkSession, Site
     from accesslogs.partitions import partitions_ensure, partitions_window
+    from accesslogs.services import subscribers_current
 
     user = customer_make()
-    have = NetworkSession.objects.filter(user_id=user.pk).count()
+    have = NetworkSession.objects.filter(subscriber__user=user).count()
     if have == rows:
         return user
     with timed() as t, connection.cursor() as cursor:
         partitions_ensure(partitions_window())
         NetworkSession.objects.all().delete()
+        subscriber = subscribers_current({(user.pk, user.email)})[(user.pk, user.email)]
         collector, _created = Collector.objects.get_or_create(
             name="bench-export", defaults={"token_prefix": "x", "token_hash": "bench-export"}
         )
@@ -76,16 +78,16 @@ def data_ensure(rows: int):
         table = NetworkSession._meta.db_table
         cursor.execute(
             f"""
-            INSERT INTO {table} (collector_id, session_id, user_id, email, mac, ip, site_id,
+            INSERT INTO {table} (collector_id, session_id, subscriber_id, mac, ip, site_id,
                                  started_at, ended_at, bytes_in, bytes_out)
-            SELECT %s, 's' || g, %s, %s, 'AA:BB:CC:00:' || lpad(to_hex(g %% 4), 2, '0') || ':01',
+            SELECT %s, 's' || g, %s, 'AA:BB:CC:00:' || lpad(to_hex(g %% 4), 2, '0') || ':01',
                    ('10.0.' || (g %% 250) || '.' || (g %% 200 + 1))::inet, %s + g %% {SITES},
                    now() - interval '330 days' + g * (interval '330 days' / %s),
                    now() - interval '330 days' + g * (interval '330 days' / %s) + interval '40 minutes',
                    (g * 7919) %% 100000000, (g * 104729) %% 10000000
             FROM generate_series(1::bigint, %s::bigint) AS g
             """,  # noqa: S608 - table name from the model
-            [collector.pk, user.pk, user.email, first_site, rows + 1, rows + 1, rows],
+            [collector.pk, subscriber, first_site, rows + 1, rows + 1, rows],
         )
         cursor.execute(f"VACUUM ANALYZE {table}")
     say(f"inserted {rows:,} sessions for the customer in {t.seconds:.1f} s")
@@ -142,10 +144,9 @@ def baseline_run(user, workdir: Path) -> float:
 
 def erase_run(user) -> tuple[float, object]:
     """Erase the customer; give their sessions to a new one for the next run."""
-    from django.db import connection
     from django.utils import timezone
 
-    from accesslogs.models import NetworkSession
+    from accesslogs.models import Subscriber
     from erasure.models import ErasureRequest
     from erasure.services import account_erase_run
 
@@ -156,11 +157,7 @@ def erase_run(user) -> tuple[float, object]:
     assert erased is not None
     kept = {e.category.key: e.result.kept for e in erased}
     new = customer_make()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {NetworkSession._meta.db_table} SET user_id = %s, email = %s WHERE user_id IS NULL",  # noqa: S608
-            [new.pk, new.email],
-        )
+    Subscriber.objects.filter(user__isnull=True).update(user=new, email=new.email, detached_at=None)
     say(f"erasure: {t.seconds:.2f} s, kept {kept.get('access_logs')}")
     return t.seconds, new
 

@@ -286,6 +286,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accesslogs.tasks.partitions_create_ahead",
         "schedule": 24 * 60 * 60.0,
     },
+    "roll-up-ingest-batches": {
+        "task": "accesslogs.tasks.usage_catch_up",
+        "schedule": 5 * 60.0,
+    },
     "expire-data-exports": {
         "task": "exports.tasks.exports_expire",
         "schedule": 60 * 60.0,

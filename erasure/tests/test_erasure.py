@@ -163,7 +163,7 @@ def test_erasure_runs_through_the_registry_leaves_nothing_and_records_the_ledger
     other = customer_with_everything("someone.else@example.net", OTHER_SECRETS)
     needles = needles_for(user)
     other_counts = {c.key: [n.value for n in c.counts(other)] for c in privacy.categories()}
-    sessions = NetworkSession.objects.filter(user=user).count()
+    sessions = NetworkSession.objects.filter(subscriber__user=user).count()
     assert sessions == 1
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -187,7 +187,12 @@ def test_erasure_runs_through_the_registry_leaves_nothing_and_records_the_ledger
     assert not OutboundEmail.objects.filter(to__iexact=user.email).exists()
 
     # Only detached session rows remain; the scan finds nothing anywhere.
-    assert NetworkSession.objects.filter(user__isnull=True, email="", site__name="Gare de Lyon").count() >= 1
+    assert (
+        NetworkSession.objects.filter(
+            subscriber__user__isnull=True, subscriber__email="", site__name="Gare de Lyon"
+        ).count()
+        >= 1
+    )
     assert scan(needles) == []
     # The other customer lost nothing.
     assert {c.key: [n.value for n in c.counts(other)] for c in privacy.categories()} == other_counts
