@@ -76,7 +76,7 @@ def test_export_reauthenticate_progress_email_download(page, browser, portal, ce
     assert {k: v["count"] for k, v in content["categories"].items()} == expected
 
     # Another customer: the same link is a 404.
-    export = DataExport.objects.get(user=customer)
+    export = DataExport.objects.get(user=customer, status=DataExport.Status.READY)
     other = VerifiedUserFactory()
     context = browser.new_context()
     tab = context.new_page()
