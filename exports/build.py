@@ -10,8 +10,9 @@ Files in the archive:
 - `manifest.json`: each file's size and SHA-256 (written last, of everything above).
 
 A category with `export_bulk` (the access logs) is streamed from PostgreSQL with
-COPY, once as CSV and once as JSON arrays built by the database, so a million
-sessions never sit in the worker's memory; the others come from `export(user)`.
+COPY, as CSV and, at the same time from the same snapshot, as JSON arrays built by
+the database, so a million sessions never sit in the worker's memory; the others
+come from `export(user)`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import hashlib
 import io
 import json
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -199,8 +201,7 @@ class ExportWriter:
             + b', "records": ['
         )
         if bulk is not None:
-            count = self._bulk_csv(bulk, csv_file)
-            self._bulk_json(bulk, data_json)
+            count = self._bulk_write(bulk, csv_file, data_json)
         else:
             count = self._python_rows(columns, records, csv_file, data_json)
         data_json.write(f'], "count": {count}}}'.encode())
@@ -226,20 +227,64 @@ class ExportWriter:
         csv_file.write(text.getvalue().encode())
         return count
 
+    def _bulk_write(self, bulk: BulkExport, csv_file: _HashingWriter, data_json: _HashingWriter) -> int:
+        """The CSV file and the data.json records of a bulk category, from one
+        snapshot of the database, so both hold the same rows whatever is written
+        meanwhile. The JSON pass runs at the same time on a connection of its own
+        (a thread: the database does most of the work, and psycopg and zlib release
+        the GIL while they wait or compress), importing this connection's snapshot.
+        Inside a transaction that has already read (tests), both run in it, one
+        after the other. Returns the number of rows."""
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
+                count = self._bulk_csv(bulk, csv_file)
+                self._bulk_json(bulk, data_json)
+            return count
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            # Compiling the query to machine code costs more than it saves here.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SELECT pg_export_snapshot()")
+            [snapshot] = cursor.fetchone()
+            failures: list[BaseException] = []
+            json_pass = threading.Thread(
+                target=self._bulk_json_elsewhere, args=(bulk, data_json, snapshot, failures), daemon=True
+            )
+            json_pass.start()
+            try:
+                count = self._bulk_csv(bulk, csv_file)
+            finally:
+                json_pass.join()
+            if failures:
+                raise failures[0]
+        return count
+
+    def _bulk_json_elsewhere(self, bulk: BulkExport, out, snapshot: str, failures: list[BaseException]) -> None:
+        """`_bulk_json` on this thread's own connection, in the given snapshot."""
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+                cursor.execute("SET LOCAL jit = off")
+                self._bulk_json(bulk, out)
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread, which raises it
+            failures.append(error)
+        finally:
+            connection.close()
+
     def _copy(self, statement: str, params: tuple) -> Iterator[bytes]:
         """COPY's output in blocks of about 1 MB: psycopg hands it over a row at a
         time, and a compressor and hash fed a row at a time would cost more than
         the database does."""
         buffer = bytearray()
-        with transaction.atomic(), connection.cursor() as cursor:
-            # Compiling the query to machine code costs more than it saves here.
-            cursor.execute("SET LOCAL jit = off")
-            with cursor.cursor.copy(statement, params or None) as copy:
-                for chunk in copy:
-                    buffer += chunk
-                    if len(buffer) >= COPY_BLOCK:
-                        yield bytes(buffer)
-                        buffer.clear()
+        with connection.cursor() as cursor, cursor.cursor.copy(statement, params or None) as copy:
+            for chunk in copy:
+                buffer += chunk
+                if len(buffer) >= COPY_BLOCK:
+                    yield bytes(buffer)
+                    buffer.clear()
         if buffer:
             yield bytes(buffer)
 
