@@ -11,6 +11,7 @@ from cloudportal.privacy import Category, Count, ErasureResult, register
 from .models import DailyUsage, NetworkSession
 from .retention import erase_on
 from .selectors import sessions_for
+from .sweep import access_logs_expire
 
 
 def _access_logs_counts(user: User) -> list[Count]:
@@ -100,6 +101,7 @@ register(
         sample=_access_logs_sample,
         export=_access_logs_export,
         erase=_access_logs_erase,
+        expire=access_logs_expire,
         order=50,
     )
 )

@@ -17,8 +17,11 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from compliance.holds import HeldScope, sessions_held_q
+from compliance.selectors import held_scopes_noticeable
 
 from .models import DailyUsage, NetworkSession
+from .retention import retention_cutoff
 
 PAGE_SIZE = 50
 #: Largest value of a bigint primary key.
@@ -53,11 +56,22 @@ def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def sessions_for(*, user: User, filters: SessionFilters = NO_FILTERS) -> QuerySet[NetworkSession]:
+def sessions_for(
+    *, user: User, filters: SessionFilters = NO_FILTERS, noticeable: list[HeldScope] | None = None
+) -> QuerySet[NetworkSession]:
     """The customer's sessions matching `filters`, newest first, with their site.
 
-    A session belongs to the local day it started on, as in the daily usage rollup."""
-    sessions = NetworkSession.objects.filter(user_id=user.pk)
+    Sessions past their retention are left out even before the daily sweep erases
+    them, unless a hold the customer may be told of keeps them (`noticeable`: the
+    scopes of those holds, looked up when not given). A session under a hold that
+    forbids notice looks erased once past its retention. A session belongs to the
+    local day it started on, as in the daily usage rollup."""
+    if noticeable is None:
+        noticeable = held_scopes_noticeable()
+    kept = Q(started_at__gte=retention_cutoff())
+    if noticeable:
+        kept |= sessions_held_q(scopes=noticeable)
+    sessions = NetworkSession.objects.filter(kept, user_id=user.pk)
     if filters.mac:
         sessions = sessions.filter(mac=filters.mac)
     if filters.date_from:
@@ -112,6 +126,7 @@ def session_page(
     after: str | None = None,
     before: str | None = None,
     size: int = PAGE_SIZE,
+    noticeable: list[HeldScope] | None = None,
 ) -> SessionPage:
     """A page of the customer's sessions: the newest, or those just older than the
     cursor `after`, or those just newer than the cursor `before`.
@@ -125,7 +140,7 @@ def session_page(
     Raises CursorError for a cursor this code did not make."""
     if after and before:
         raise CursorError(before)
-    sessions = sessions_for(user=user, filters=filters)
+    sessions = sessions_for(user=user, filters=filters, noticeable=noticeable)
     if before:
         moment, pk = cursor_decode(before)
         newer_first = sessions.filter(
