@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import RecordsStaffViewsMixin
+from accounts.models import User
 from cloudportal.core.pagination import CappedCountPaginator
 from devices.mac import mac_parse
 
@@ -32,11 +33,11 @@ from .services import collector_create, collector_revoke
 @admin.register(NetworkSession)
 class NetworkSessionAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
     viewed_category = "access_logs"
-    list_display = ["started_at", "ended_at", "mac", "ip", "site", "email", "user", "collector"]
+    list_display = ["started_at", "ended_at", "mac", "ip", "site", "email_display", "customer_display", "collector"]
     list_filter = ["collector", "started_at"]
     search_fields = ["session_id"]
     search_help_text = _("A whole MAC address (any usual spelling), a whole IP address, or a session id.")
-    list_select_related = ["site", "user", "collector"]
+    list_select_related = ["site", "subscriber__user", "collector"]
     ordering = ["-id"]
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -47,13 +48,26 @@ class NetworkSessionAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
         "mac",
         "ip",
         "site",
-        "user",
-        "email",
+        "customer_display",
+        "email_display",
         "bytes_in",
         "bytes_out",
         "collector",
         "session_id",
     ]
+
+    readonly_fields = ["customer_display", "email_display"]
+
+    def customer_of(self, obj: NetworkSession) -> User | None:
+        return obj.subscriber.user if obj.subscriber_id else None
+
+    @admin.display(description=_("customer"))
+    def customer_display(self, obj: NetworkSession) -> User | None:
+        return self.customer_of(obj)
+
+    @admin.display(description=_("account email as recorded"))
+    def email_display(self, obj: NetworkSession) -> str:
+        return obj.subscriber.email if obj.subscriber_id else ""
 
     def get_search_results(self, request, queryset: QuerySet, search_term: str):
         """Exact matches only: a LIKE on a table this size would read all of it."""

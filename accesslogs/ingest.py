@@ -12,7 +12,8 @@ Replays: the first attempt assumes the rows are new and copies straight into the
 table. If the unique key (collector, session_id, started_at) says otherwise, the
 batch starts again, this time skipping the rows already stored, and reports them
 as duplicates. Each session is attributed when it is recorded: to the account that
-holds its MAC address at that moment (SPEC §3), with that account's email.
+holds its MAC address at that moment (SPEC §3), through that account's current
+subscriber (accesslogs.models.Subscriber), which carries the email it has then.
 """
 
 from __future__ import annotations
@@ -27,24 +28,23 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import IO
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from devices.mac import MacError, mac_parse
 from devices.models import Device
 
-from .models import Collector, DailyUsage, NetworkSession, Site
+from .models import Collector, IngestBatch, NetworkSession, Site
 from .partitions import months_between, partitions_ensure
 from .retention import retention_cutoff
+from .services import subscribers_current
+from .tasks import usage_roll_up
 
 FIELDS = ("session_id", "mac", "ip", "site", "site_address", "started_at", "ended_at", "bytes_in", "bytes_out")
 FORMATS = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
@@ -382,14 +382,14 @@ def _in_background(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
 
 #: In this order, each COPY line is the owner's part, the site's part, then the row's
 #: own part, which the parsing thread writes ahead of time.
-COLUMNS = ("user_id", "email", "site_id", "collector_id", "session_id", "mac", "ip")
+COLUMNS = ("subscriber_id", "site_id", "collector_id", "session_id", "mac", "ip")
 COLUMNS += ("started_at", "ended_at", "bytes_in", "bytes_out")
 #: Rows are sent to PostgreSQL this many at a time, so that it works while we format.
 COPY_GROUP = 1000
 
 
-#: user_id and email of a session nobody holds the MAC address of.
-NO_OWNER = "\\N\t\t"
+#: The subscriber of a session nobody holds the MAC address of.
+NO_OWNER = "\\N\t"
 
 
 def _copy_escape(value: str) -> str:
@@ -399,29 +399,29 @@ def _copy_escape(value: str) -> str:
 
 
 class _Writer:
-    """Resolves attribution and sites, writes rows, and keeps the daily usage sums."""
+    """Resolves attribution and sites, writes rows, and records the stored batch."""
 
     def __init__(self, collector: Collector, *, skip_stored: bool, checker: _Checker) -> None:
         self.collector = collector
+        self.checker = checker
         self.months = months_between(checker.oldest, checker.latest)
         self.skip_stored = skip_stored
-        #: MAC -> (user id, email) of the account holding it now, or None.
-        self.owners: dict[str, tuple[int, str] | None] = {}
+        #: MAC -> (user id, subscriber id) of the account holding it now, or None.
+        self.owners: dict[str, tuple[int, int] | None] = {}
         self.sites: dict[tuple[str, str], int] = {}
-        self.usage: dict[tuple[int, str, date], list[int]] = {}
-        self.last_seen: dict[str, datetime] = {}
         self.seen: set[tuple[str, datetime]] = set()
         self.accepted = 0
         self.duplicates = 0
-        self.zone = ZoneInfo(settings.TIME_ZONE)
-        self.days: dict[int, date] = {}
+        self.after_id = _last_id_taken()
 
     def _resolve(self, macs: set[str], sites: set[tuple[str, str]]) -> None:
         macs -= self.owners.keys()
         if macs:
             self.owners.update(dict.fromkeys(macs))
-            for mac, user_id, email in Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"):
-                self.owners[mac] = (user_id, email)
+            held = list(Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"))
+            subscribers = subscribers_current({(user_id, email) for _mac, user_id, email in held})
+            for mac, user_id, email in held:
+                self.owners[mac] = (user_id, subscribers[(user_id, email)])
         sites -= self.sites.keys()
         if sites:
             Site.objects.bulk_create([Site(name=n, address=a) for n, a in sites], ignore_conflicts=True)
@@ -461,45 +461,14 @@ class _Writer:
         chunk = self._keep(chunk)
         if not chunk:
             return
-        self._count(chunk)
         if connection.vendor == "postgresql":
             self._copy(chunk)
         else:
             self._insert(chunk)
         self.accepted += len(chunk)
 
-    def _day(self, moment: datetime) -> date:
-        """The local day a moment falls on, cached by quarter hour of UTC: every zone's
-        offset is a whole number of quarter hours, so a quarter never straddles midnight."""
-        quarter = int(moment.timestamp()) // 900
-        day = self.days.get(quarter)
-        if day is None:
-            day = self.days[quarter] = datetime.fromtimestamp(quarter * 900, self.zone).date()
-        return day
-
-    def _count(self, chunk: list[Row]) -> None:
-        """Add attributed rows to the daily sums and the devices' last seen."""
-        owners, usage, last_seen, day = self.owners, self.usage, self.last_seen, self._day
-        for _sid, mac, _ip, _site, started, ended, _tail, bytes_in, bytes_out, _line in chunk:
-            owner = owners[mac]
-            if owner is None:
-                continue
-            bytes_in, bytes_out = int(bytes_in), int(bytes_out)
-            key = (owner[0], mac, day(started))
-            seconds = int((ended - started).total_seconds())
-            sums = usage.get(key)
-            if sums is None:
-                usage[key] = [1, seconds, bytes_in, bytes_out]
-            else:
-                sums[0] += 1
-                sums[1] += seconds
-                sums[2] += bytes_in
-                sums[3] += bytes_out
-            if last_seen.get(mac, ended) <= ended:
-                last_seen[mac] = ended
-
     def _copy(self, chunk: list[Row]) -> None:
-        owners = {mac: f"{o[0]}\t{_copy_escape(o[1])}\t" for mac, o in self.owners.items() if o is not None}
+        owners = {mac: f"{o[1]}\t" for mac, o in self.owners.items() if o is not None}
         sites = {key: f"{pk}\t{self.collector.pk}\t" for key, pk in self.sites.items()}
         sql = f"COPY {NetworkSession._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
         with (
@@ -518,8 +487,7 @@ class _Writer:
             NetworkSession(
                 collector=self.collector,
                 session_id=session_id,
-                user_id=(owners[mac] or (None, ""))[0],
-                email=(owners[mac] or (None, ""))[1],
+                subscriber_id=(owners[mac] or (None, None))[1],
                 mac=mac,
                 ip=ip,
                 site_id=sites[site],
@@ -532,67 +500,44 @@ class _Writer:
         )
 
     def finish(self) -> None:
-        """Add this batch's sums to the daily usage, and move each device's last seen."""
-        if self.usage:
-            _usage_add(self.usage)
-        if self.last_seen:
-            _last_seen_move(self.last_seen)
+        """Record the stored batch; its daily usage and last seen follow once it commits."""
         Collector.objects.filter(pk=self.collector.pk).update(last_used_at=timezone.now())
-
-
-def _last_seen_move(last_seen: dict[str, datetime]) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Device._meta.db_table} AS d SET last_seen_at = v.seen "  # noqa: S608 - table name from the model
-                "FROM unnest(%s::varchar[], %s::timestamptz[]) AS v(mac, seen) "
-                "WHERE d.mac = v.mac AND (d.last_seen_at IS NULL OR d.last_seen_at < v.seen)",
-                [list(last_seen), list(last_seen.values())],
-            )
-        return
-    for mac, seen in last_seen.items():  # the embedded SQLite run: few devices
-        Device.objects.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=seen), mac=mac).update(
-            last_seen_at=seen
+        if not self.accepted:
+            return
+        batch = IngestBatch.objects.create(
+            collector=self.collector,
+            after_id=self.after_id,
+            last_id=_last_id_taken(after=self.after_id),
+            started_from=self.checker.oldest,
+            started_until=self.checker.latest,
+            sessions=self.accepted,
         )
+        usage_roll_up.delay_on_commit(batch.pk)
 
 
-_USAGE_UPSERT = (
-    "INSERT INTO {table} AS u (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) {rows} "
-    "ON CONFLICT (user_id, mac, day) DO UPDATE SET "
-    "sessions = u.sessions + excluded.sessions, seconds = u.seconds + excluded.seconds, "
-    "bytes_in = u.bytes_in + excluded.bytes_in, bytes_out = u.bytes_out + excluded.bytes_out"
-)
-
-
-def _usage_add(usage: dict[tuple[int, str, date], list[int]]) -> None:
-    """Add a batch's sums to the daily usage. On PostgreSQL the sums are copied into a
-    temporary table and merged by one statement: a batch can touch hundreds of
-    thousands of (customer, device, day) rows."""
-    table = DailyUsage._meta.db_table
-    if connection.vendor != "postgresql":
-        rows = [(*key, *sums) for key, sums in usage.items()]
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), 1000):
-                part = rows[start : start + 1000]
-                values = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
-                cursor.execute(_USAGE_UPSERT.format(table=table, rows=values), [v for row in part for v in row])
-        return
-    text = "".join(
-        f"{user_id}\t{mac}\t{day.isoformat()}\t{n}\t{seconds}\t{bytes_in}\t{bytes_out}\n"
-        for (user_id, mac, day), (n, seconds, bytes_in, bytes_out) in usage.items()
-    )
+def _last_id_taken(*, after: int | None = None) -> int:
+    """The highest session id this connection has taken (PostgreSQL: from the sequence,
+    which hands out ids in order; the batch's rows are above the first value taken)."""
+    table = NetworkSession._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_usage (user_id bigint, mac varchar(17), day date, "
-            "sessions integer, seconds bigint, bytes_in bigint, bytes_out bigint) ON COMMIT DELETE ROWS"
-        )
-        cursor.execute("TRUNCATE ingest_usage")
-        with cursor.connection.cursor().copy("COPY ingest_usage FROM STDIN") as copy:
-            copy.write(text)
-        cursor.execute(_USAGE_UPSERT.format(table=table, rows="SELECT * FROM ingest_usage"))
+        if connection.vendor != "postgresql":
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608 - one writer at a time
+        elif after is None:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+        else:
+            cursor.execute("SELECT currval(pg_get_serial_sequence(%s, 'id'))", [table])
+        return cursor.fetchone()[0]
+
+
+#: First key of the advisory lock a batch holds on its collector (the second is its id).
+INGEST_LOCK = 0x5E55
 
 
 def _attempt(collector: Collector, source: Source, fmt: str, *, skip_stored: bool) -> IngestResult:
+    if connection.vendor == "postgresql":
+        # Batches of one collector are written one at a time (see IngestBatch).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK, collector.pk])
     checker = _Checker()
     writer = _Writer(collector, skip_stored=skip_stored, checker=checker)
     read = _csv_records if fmt == "csv" else _ndjson_records

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,14 +45,56 @@ class Site(models.Model):
         return f"{self.name}, {self.address}" if self.address else self.name
 
 
+def subscriber_detach(collector, field, sub_objs, using) -> None:
+    """`on_delete` of Subscriber.user: an account deleted by any path leaves its
+    subscribers detached (no account, no email), never pointing at nobody."""
+    collector.add_field_update(field, None, sub_objs)
+    collector.add_field_update(Subscriber._meta.get_field("email"), "", sub_objs)
+
+
+class Subscriber(models.Model):
+    """The account a session was attributed to, as it was when the session was recorded.
+
+    Sessions point here instead of carrying the account and its email themselves: a
+    customer's million sessions share one or a few of these rows (a new one when the
+    account's email changes, so each session keeps the email it was recorded with).
+    Erasing the account detaches them all by clearing these rows, whatever the number
+    of sessions, and a detached subscriber still groups its sessions, which is what a
+    legal hold on the former account needs."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=subscriber_detach,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    email = models.CharField(_("account email as recorded"), max_length=254, blank=True)
+    created_at = models.DateTimeField(_("first recorded"), auto_now_add=True)
+    detached_at = models.DateTimeField(_("detached"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "email"], name="accesslogs_subscriber_unique", condition=models.Q(user__isnull=False)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email or gettext("detached")
+
+
 class NetworkSession(models.Model):
     """One finished network session, as reported by a collector.
 
     On PostgreSQL the table is partitioned by month of `started_at` (see
     accesslogs/partitions.py); its primary key there is (id, started_at). The
-    session is attributed when it is recorded: `user` and `email` are those of the
-    account that held the MAC address at that moment, and never change afterwards
-    except to be detached (set empty) when the account is erased.
+    session is attributed when it is recorded: `subscriber` is the account that held
+    the MAC address at that moment, with its email then, and never changes afterwards
+    (erasing the account detaches the subscriber, not the session).
 
     The foreign keys carry no database constraint: checking three of them per row
     would slow bulk loading, and the services that write here resolve them first.
@@ -62,16 +105,16 @@ class NetworkSession(models.Model):
         Collector, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("collector")
     )
     session_id = models.CharField(_("session id"), max_length=64)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+    subscriber = models.ForeignKey(
+        Subscriber,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("customer"),
+        verbose_name=_("customer as recorded"),
     )
-    email = models.CharField(_("account email as recorded"), max_length=254, blank=True)
     mac = models.CharField(_("MAC address"), max_length=17)
     ip = models.GenericIPAddressField(_("IP address"))
     site = models.ForeignKey(
@@ -95,19 +138,19 @@ class NetworkSession(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["user", "started_at", "id"],
-                name="accesslogs_session_user",
-                condition=models.Q(user__isnull=False),
+                fields=["subscriber", "started_at", "id"],
+                name="accesslogs_session_sub",
+                condition=models.Q(subscriber__isnull=False),
             ),
             models.Index(
-                fields=["user", "mac", "started_at", "id"],
-                name="accesslogs_session_user_mac",
-                condition=models.Q(user__isnull=False),
+                fields=["subscriber", "mac", "started_at", "id"],
+                name="accesslogs_session_sub_mac",
+                condition=models.Q(subscriber__isnull=False),
             ),
             models.Index(
-                fields=["user", "ip", "started_at", "id"],
-                name="accesslogs_session_user_ip",
-                condition=models.Q(user__isnull=False),
+                fields=["subscriber", "ip", "started_at", "id"],
+                name="accesslogs_session_sub_ip",
+                condition=models.Q(subscriber__isnull=False),
             ),
         ]
 
@@ -139,3 +182,34 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mac} {self.day:%Y-%m-%d}"
+
+
+class IngestBatch(models.Model):
+    """A stored batch of sessions, until its sums are in the daily usage.
+
+    Ingest writes the sessions and this row in one transaction; the rollup task adds
+    the batch's sessions to DailyUsage and the devices' last seen after it commits,
+    then sets `rolled_up_at`, in one transaction of its own: a batch is added once,
+    even when the task runs twice, and a batch whose task never ran (a broker outage)
+    is caught up by beat. The batch's rows are those of its collector with an id in
+    (`after_id`, `last_id`]: batches of one collector are written one at a time, so
+    no other batch of the collector has ids in that range."""
+
+    collector = models.ForeignKey(Collector, on_delete=models.PROTECT, related_name="+")
+    after_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    started_from = models.DateTimeField()
+    started_until = models.DateTimeField()
+    sessions = models.PositiveIntegerField()
+    stored_at = models.DateTimeField(auto_now_add=True)
+    rolled_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ingest batch")
+        verbose_name_plural = _("ingest batches")
+        indexes = [
+            models.Index(fields=["stored_at"], name="accesslogs_batch_pending", condition=models.Q(rolled_up_at=None))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collector_id}:{self.after_id + 1}-{self.last_id}"

@@ -1,8 +1,10 @@
 """Reads of a customer's sessions for customer-facing pages, always scoped to the customer.
 
 A customer's sessions are those attributed to their account when they were recorded
-(SPEC §3, Attribution), so every read filters on `user_id`: the partial indexes
-(user_id, started_at, id) and (user_id, mac, started_at, id) serve it, newest first.
+(SPEC §3, Attribution), through the account's subscribers (one per email the account
+had when sessions were recorded; nearly always one). Every read filters on
+`subscriber_id`: the partial indexes (subscriber_id, started_at, id), and the same
+with mac and with ip, serve it, newest first.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from accounts.models import User
 from compliance.holds import HeldScope, sessions_held_q
 from compliance.selectors import held_scopes_noticeable
 
-from .models import DailyUsage, NetworkSession
+from .models import DailyUsage, NetworkSession, Subscriber
 from .retention import retention_cutoff
 
 PAGE_SIZE = 50
@@ -56,22 +58,34 @@ def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def subscribers_of(*, user: User) -> list[int]:
+    """The ids of the subscribers the customer's sessions are attributed to."""
+    return list(Subscriber.objects.filter(user_id=user.pk).order_by("id").values_list("id", flat=True))
+
+
 def sessions_for(
-    *, user: User, filters: SessionFilters = NO_FILTERS, noticeable: list[HeldScope] | None = None
+    *,
+    user: User,
+    filters: SessionFilters = NO_FILTERS,
+    subscribers: list[int] | None = None,
+    noticeable: list[HeldScope] | None = None,
 ) -> QuerySet[NetworkSession]:
-    """The customer's sessions matching `filters`, newest first, with their site.
+    """The customer's sessions matching `filters`, newest first, with their site;
+    only those of `subscribers` (some of the customer's own) when given.
 
     Sessions past their retention are left out even before the daily sweep erases
     them, unless a hold the customer may be told of keeps them (`noticeable`: the
     scopes of those holds, looked up when not given). A session under a hold that
     forbids notice looks erased once past its retention. A session belongs to the
     local day it started on, as in the daily usage rollup."""
+    if subscribers is None:
+        subscribers = subscribers_of(user=user)
     if noticeable is None:
         noticeable = held_scopes_noticeable()
     kept = Q(started_at__gte=retention_cutoff())
     if noticeable:
         kept |= sessions_held_q(scopes=noticeable)
-    sessions = NetworkSession.objects.filter(kept, user_id=user.pk)
+    sessions = NetworkSession.objects.filter(kept, subscriber_id__in=subscribers)
     if filters.mac:
         sessions = sessions.filter(mac=filters.mac)
     if filters.date_from:
@@ -140,25 +154,32 @@ def session_page(
     Raises CursorError for a cursor this code did not make."""
     if after and before:
         raise CursorError(before)
-    sessions = sessions_for(user=user, filters=filters, noticeable=noticeable)
-    if before:
-        moment, pk = cursor_decode(before)
-        newer_first = sessions.filter(
-            Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk), started_at__gte=moment
-        )
-        rows = list(newer_first.order_by("started_at", "id")[: size + 1])
-        has_more = len(rows) > size
-        rows = rows[:size][::-1]
-        newer, older = has_more, True
-    else:
-        if after:
-            moment, pk = cursor_decode(after)
+    position = cursor_decode(before or after) if before or after else None
+    # One index scan per subscriber (a customer whose email changed has several):
+    # an IN list over several would make PostgreSQL sort all their rows instead.
+    rows: list[NetworkSession] = []
+    if noticeable is None:
+        noticeable = held_scopes_noticeable()
+    for subscriber in subscribers_of(user=user):
+        sessions = sessions_for(user=user, filters=filters, subscribers=[subscriber], noticeable=noticeable)
+        if before:
+            moment, pk = position
+            sessions = sessions.filter(
+                Q(started_at__gt=moment) | Q(started_at=moment, id__gt=pk), started_at__gte=moment
+            ).order_by("started_at", "id")
+        elif after:
+            moment, pk = position
             sessions = sessions.filter(
                 Q(started_at__lt=moment) | Q(started_at=moment, id__lt=pk), started_at__lte=moment
             )
-        rows = list(sessions[: size + 1])
-        has_more = len(rows) > size
-        rows = rows[:size]
+        rows.extend(sessions[: size + 1])
+    rows.sort(key=lambda s: (s.started_at, s.pk), reverse=not before)
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if before:
+        rows.reverse()
+        newer, older = has_more, True
+    else:
         newer, older = bool(after), has_more
     return SessionPage(
         sessions=rows,
@@ -192,7 +213,7 @@ def usage_totals(*, user: User, filters: SessionFilters = NO_FILTERS) -> UsageTo
         duration = sums.pop("duration")
         sums["seconds"] = int(duration.total_seconds()) if duration else 0
     else:
-        usage = DailyUsage.objects.filter(user_id=user.pk)
+        usage = DailyUsage.objects.filter(user_id=user.pk)  # the rollup is per account
         if filters.mac:
             usage = usage.filter(mac=filters.mac)
         if filters.date_from:

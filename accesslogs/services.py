@@ -1,4 +1,5 @@
-"""Writes to access-log data other than sessions themselves (see ingest.py)."""
+"""Writes to access-log data other than sessions themselves (see ingest.py): collectors
+and the subscribers sessions are attributed to."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Collector
+from accounts.models import User
+
+from .models import Collector, Subscriber
 
 TOKEN_PREFIX = "cpc_"
 
@@ -46,3 +49,23 @@ def collector_for_token(*, token: str) -> Collector | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     return Collector.objects.filter(token_hash=token_hash(token), revoked_at__isnull=True).first()
+
+
+def subscribers_current(accounts: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The subscriber id of each (account id, email), made when missing: the one new
+    sessions of that account are attributed to while it has that email."""
+    if not accounts:
+        return {}
+    Subscriber.objects.bulk_create(
+        [Subscriber(user_id=user_id, email=email) for user_id, email in accounts], ignore_conflicts=True
+    )
+    known = Subscriber.objects.filter(user_id__in={user_id for user_id, _email in accounts}).values_list(
+        "user_id", "email", "id"
+    )
+    return {(user_id, email): pk for user_id, email, pk in known if (user_id, email) in accounts}
+
+
+def subscribers_detach(*, user: User) -> int:
+    """Detach the account's sessions from it: no account, no email, in one statement
+    however many sessions there are. Returns the number of subscribers detached."""
+    return Subscriber.objects.filter(user=user).update(user=None, email="", detached_at=timezone.now())

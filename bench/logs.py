@@ -49,7 +49,7 @@ PAGE_SIZE = 50
 DEEP_PAGE = 1_000
 TARGET_MS = 20.0
 #: Bump when the way the table is built changes: the next run rebuilds it.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 
 # --- Building the table -----------------------------------------------------------
@@ -138,7 +138,7 @@ def build(config: dict) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from accesslogs.models import Collector, DailyUsage, NetworkSession, Site
+    from accesslogs.models import Collector, DailyUsage, NetworkSession, Site, Subscriber
     from accesslogs.partitions import month_add, month_start, partitions_ensure
     from accesslogs.services import collector_create
     from accounts.models import User
@@ -165,6 +165,10 @@ def build(config: dict) -> None:
         Device.objects.bulk_create(
             [Device(user=user, mac=_mac(OTHER_PREFIX, k)) for k, user in enumerate(others)], batch_size=5000
         )
+        subscriber = Subscriber.objects.create(user=customer, email=CUSTOMER_EMAIL)
+        other_subscribers = Subscriber.objects.bulk_create(
+            [Subscriber(user=user, email=user.email) for user in others], batch_size=5000
+        )
         collectors = [collector_create(name=f"bench-logs-{n}")[0] for n in range(1, COLLECTORS + 1)]
         sites = Site.objects.bulk_create(
             [Site(name=f"Hotspot {n:03d}", address=f"{n} avenue de l'Opéra, 75001 Paris") for n in range(1, SITES + 1)]
@@ -188,11 +192,10 @@ def build(config: dict) -> None:
     with connection.cursor() as cursor:
         restore = _keys_take_off(cursor, table)
     params = {
-        "customer": customer.pk,
-        "email": CUSTOMER_EMAIL,
+        "customer": subscriber.pk,
         "macs": CUSTOMER_MACS,
-        "others": [user.pk for user in others],
-        "n_others": len(others),
+        "others": [s.pk for s in other_subscribers],
+        "n_others": len(other_subscribers),
         "collectors": [c.pk for c in collectors],
         "n_collectors": len(collectors),
         "sites": [s.pk for s in sites],
@@ -201,16 +204,13 @@ def build(config: dict) -> None:
     }
     k = "((g * 2654435761) %% %(n_others)s)"
     sql = f"""
-        INSERT INTO {table} (id, collector_id, session_id, user_id, email, mac, ip, site_id,
+        INSERT INTO {table} (id, collector_id, session_id, subscriber_id, mac, ip, site_id,
                              started_at, ended_at, bytes_in, bytes_out)
         SELECT g + 1,
                (%(collectors)s::bigint[])[1 + g %% %(n_collectors)s],
                's' || to_hex(g + 1),
                CASE WHEN g %% %(stride)s = 0 THEN %(customer)s
                     WHEN g %% 10 < 7 THEN (%(others)s::bigint[])[1 + {k}] END,
-               CASE WHEN g %% %(stride)s = 0 THEN %(email)s
-                    WHEN g %% 10 < 7 THEN 'c' || lpad({k}::text, 6, '0') || '@logs.bench.test'
-                    ELSE '' END,
                CASE WHEN g %% %(stride)s = 0 THEN (%(macs)s::text[])[1 + (g / %(stride)s) %% 3]
                     WHEN g %% 10 < 7 THEN {_mac_sql(OTHER_PREFIX, k)}
                     ELSE {_mac_sql(LOOSE_PREFIX, "(g * 40503) %% 4294967296")} END,
@@ -243,16 +243,16 @@ def build(config: dict) -> None:
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [total])
         cursor.execute(
             f"INSERT INTO {DailyUsage._meta.db_table} (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) "  # noqa: S608
-            f"SELECT user_id, mac, (started_at AT TIME ZONE %s)::date, count(*), "
+            f"SELECT %s, mac, (started_at AT TIME ZONE %s)::date, count(*), "
             "sum(extract(epoch FROM ended_at - started_at)::bigint), sum(bytes_in), sum(bytes_out) "
-            f"FROM {table} WHERE user_id = %s GROUP BY 1, 2, 3",
-            [settings.TIME_ZONE, customer.pk],
+            f"FROM {table} WHERE subscriber_id = %s GROUP BY 2, 3",
+            [customer.pk, settings.TIME_ZONE, subscriber.pk],
         )
         cursor.execute(
             f"UPDATE {Device._meta.db_table} AS d SET last_seen_at = s.seen "  # noqa: S608
-            f"FROM (SELECT mac, max(ended_at) AS seen FROM {table} WHERE user_id = %s GROUP BY mac) AS s "
+            f"FROM (SELECT mac, max(ended_at) AS seen FROM {table} WHERE subscriber_id = %s GROUP BY mac) AS s "
             "WHERE d.mac = s.mac",
-            [customer.pk],
+            [subscriber.pk],
         )
     say(f"indexes, constraints and daily usage in {t.seconds:.1f} s; VACUUM ANALYZE")
     with timed() as t, connection.cursor() as cursor:
@@ -281,7 +281,7 @@ def table_check(config: dict) -> dict:
             [table],
         )
         estimated, size = cursor.fetchone()
-    customer_rows = NetworkSession.objects.filter(user_id=customer.pk).count()
+    customer_rows = NetworkSession.objects.filter(subscriber__user=customer).count()
     expected = len(range(0, config["rows"], config["stride"]))
     if customer_rows != expected:
         raise RuntimeError(f"the bench customer has {customer_rows:,} sessions, not {expected:,}: run with --rebuild")
@@ -346,7 +346,7 @@ def expected_cursor(customer_id: int, page: int) -> str:
     from accesslogs.selectors import cursor_encode
 
     last_of_previous = (
-        NetworkSession.objects.filter(user_id=customer_id)
+        NetworkSession.objects.filter(subscriber__user_id=customer_id)
         .order_by("-started_at", "-id")
         .only("id", "started_at")[(page - 1) * PAGE_SIZE - 1]
     )

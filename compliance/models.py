@@ -19,8 +19,8 @@ class LegalHold(models.Model):
 
     The scope is one account, one MAC address or one IP address, and a time range: a
     session is held when it matches the scope and was in progress at some moment of
-    the range. An account's sessions are matched through the account's id as recorded
-    on them, also once the account is erased (see compliance/holds.py)."""
+    the range. An account's sessions are matched through the account's subscribers,
+    also once the account is erased (see compliance/holds.py)."""
 
     class Scope(models.TextChoices):
         ACCOUNT = "account", _("an account")
@@ -37,9 +37,14 @@ class LegalHold(models.Model):
         verbose_name=_("account"),
         help_text=_("For a hold on an account."),
     )
-    #: The account's id as sessions record it: kept when the account is erased, so
-    #: that the hold keeps holding the sessions of the former account.
+    #: The account's id, kept when the account is erased (the hold then shows it as
+    #: "former account #id").
     account_ref = models.BigIntegerField(_("account number"), null=True, blank=True, editable=False)
+    #: The account's subscribers (accesslogs.Subscriber: the account as its sessions
+    #: record it), pinned when the hold is placed, by each sweep and before the
+    #: account's sessions are detached: a detached subscriber keeps its id, so the
+    #: hold keeps holding the former account's sessions after erasure.
+    subscriber_ids = models.JSONField(_("subscribers held"), default=list, blank=True, editable=False)
     mac = models.CharField(_("MAC address"), max_length=17, blank=True, help_text=_("For a hold on a MAC address."))
     ip = models.GenericIPAddressField(
         _("IP address"), null=True, blank=True, help_text=_("For a hold on an IP address.")

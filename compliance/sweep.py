@@ -19,6 +19,7 @@ from django.utils import timezone
 from accesslogs.retention import retention_cutoff
 from cloudportal.privacy import categories
 
+from .holds import legal_holds_pin
 from .models import SweepRun
 from .services import legal_holds_expire
 
@@ -50,6 +51,7 @@ def retention_sweep(*, now: datetime | None = None) -> SweepRun:
     with sweep_lock():
         now = now or timezone.now()
         run = SweepRun.objects.create(started_at=timezone.now(), cutoff=retention_cutoff(now))
+        legal_holds_pin()
         counts: dict[str, dict[str, int]] = {"legal_holds": {"expired": legal_holds_expire(now=now)}}
         for category in categories():
             if category.expire is not None:

@@ -10,6 +10,7 @@ import itertools
 from datetime import datetime, timedelta
 
 import factory
+from django.test import TestCase
 from django.utils import timezone
 
 from accesslogs.ingest import FIELDS, IngestResult, rewinding, sessions_ingest
@@ -65,6 +66,8 @@ def sessions_csv(rows: list[dict]) -> bytes:
 
 
 def sessions_record(collector: Collector, rows: list[dict]) -> IngestResult:
-    """Ingest `rows` (dicts for session_row) as one CSV batch from `collector`."""
+    """Ingest `rows` (dicts for session_row) as one CSV batch from `collector`, and run
+    what follows its commit (the daily usage rollup) as a committed batch would."""
     body = sessions_csv([session_row(**values) for values in rows])
-    return sessions_ingest(collector=collector, source=rewinding(io.BytesIO(body)), fmt="csv")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return sessions_ingest(collector=collector, source=rewinding(io.BytesIO(body)), fmt="csv")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accesslogs import ingest
 from accesslogs.ingest import IngestError, rewinding, sessions_ingest
-from accesslogs.models import Collector, DailyUsage, NetworkSession
+from accesslogs.models import Collector, DailyUsage, IngestBatch, NetworkSession
 from accesslogs.services import collector_create, collector_revoke
 from accesslogs.tests.factories import sessions_csv, sessions_record
 from accounts.tests.factories import VerifiedUserFactory
@@ -159,18 +159,20 @@ def test_a_bad_row_after_rows_already_copied_stores_nothing(collector, monkeypat
     assert Device.objects.get().last_seen_at is None
 
 
-def test_a_replay_stores_nothing_twice(client, collector, monkeypatch):
+def test_a_replay_stores_nothing_twice(client, collector, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(ingest, "CHUNK_ROWS", 3)
     _collector, token = collector
     owner = VerifiedUserFactory()
     Device.objects.create(user=owner, mac="02:00:00:00:00:01")
     first = [session(n) for n in range(7)]
-    assert post(client, token, sessions_csv(first)).json() == {"accepted": 7, "duplicates": 0}
-    # The same batch again, then one that overlaps it and repeats a row of its own.
-    assert post(client, token, sessions_csv(first)).json() == {"accepted": 0, "duplicates": 7}
-    overlap = first[4:] + [session(n) for n in range(7, 10)] + [session(8)]
-    assert post(client, token, sessions_csv(overlap)).json() == {"accepted": 3, "duplicates": 4}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, token, sessions_csv(first)).json() == {"accepted": 7, "duplicates": 0}
+        # The same batch again, then one that overlaps it and repeats a row of its own.
+        assert post(client, token, sessions_csv(first)).json() == {"accepted": 0, "duplicates": 7}
+        overlap = first[4:] + [session(n) for n in range(7, 10)] + [session(8)]
+        assert post(client, token, sessions_csv(overlap)).json() == {"accepted": 3, "duplicates": 4}
     assert NetworkSession.objects.count() == 10
+    assert IngestBatch.objects.filter(rolled_up_at__isnull=False).count() == 2  # a batch of only replays is none
     usage = DailyUsage.objects.filter(user=owner)
     assert sum(u.sessions for u in usage) == 10
     assert sum(u.bytes_in for u in usage) == 10 * 1000
@@ -203,7 +205,8 @@ def test_daily_usage_matches_the_sessions_it_sums(collector, settings, zone):
         cursor.execute(
             "SELECT mac, (started_at AT TIME ZONE %s)::date, count(*), sum(bytes_in), "
             "sum(extract(epoch from ended_at - started_at))::bigint "
-            "FROM accesslogs_networksession WHERE user_id = %s GROUP BY 1, 2",
+            "FROM accesslogs_networksession s JOIN accesslogs_subscriber a ON a.id = s.subscriber_id "
+            "WHERE a.user_id = %s GROUP BY 1, 2",
             [zone, owner.pk],
         )
         expected = {(mac, day): (n, b, s) for mac, day, n, b, s in cursor.fetchall()}
@@ -224,11 +227,26 @@ def test_sessions_are_attributed_when_recorded_never_after(collector):
     device.delete()
     Device.objects.create(user=later, mac=mac)
     record(3)
-    attributed = dict(NetworkSession.objects.values_list("session_id", "user_id"))
-    assert attributed == {"s-1": None, "s-2": owner.pk, "s-3": later.pk}
-    assert NetworkSession.objects.get(session_id="s-2").email == owner.email
-    assert NetworkSession.objects.get(session_id="s-1").email == ""
+    old_email = owner.email
+    owner.email = "renamed@example.net"
+    owner.save()
+    Device.objects.create(user=owner, mac="02:00:00:00:00:08")
+    sessions_record(collector[0], [session(4, mac="02:00:00:00:00:08")])
+    attributed = dict(NetworkSession.objects.values_list("session_id", "subscriber__user_id"))
+    assert attributed == {"s-1": None, "s-2": owner.pk, "s-3": later.pk, "s-4": owner.pk}
+    # Each session keeps the email its account had when it was recorded.
+    emails = dict(NetworkSession.objects.values_list("session_id", "subscriber__email"))
+    assert emails == {"s-1": None, "s-2": old_email, "s-3": later.email, "s-4": "renamed@example.net"}
     assert Device.objects.get(user=later).last_seen_at is not None
+
+
+def test_an_account_deleted_any_other_way_leaves_its_sessions_detached(collector):
+    owner = VerifiedUserFactory()
+    Device.objects.create(user=owner, mac="02:00:00:00:00:09")
+    sessions_record(collector[0], [session(1, mac="02:00:00:00:00:09")])
+    owner.delete()
+    stored = NetworkSession.objects.select_related("subscriber").get(session_id="s-1")
+    assert stored.subscriber.user_id is None and stored.subscriber.email == ""
 
 
 def test_quoted_csv_fields_and_other_column_orders(collector):

@@ -65,7 +65,7 @@ def test_only_the_customers_sessions_show_and_only_from_when_the_device_was_adde
     sessions_record(
         collector, [{"mac": PHONE, "session_id": f"after-{n}", "started_at": local(2, 9 + n)} for n in (0, 1, 2)]
     )
-    assert NetworkSession.objects.filter(mac=PHONE, user__isnull=True).count() == 2
+    assert NetworkSession.objects.filter(mac=PHONE, subscriber__isnull=True).count() == 2
 
     response = client.get(LIST)
 
@@ -256,6 +256,27 @@ def test_older_walks_every_session_once_newest_first_and_newer_comes_back(client
     assert shown(first) == pages[0]
     assert link(first, "prev") is None
     assert link(first, "next") is not None
+
+
+def test_sessions_recorded_under_each_of_the_customers_emails_page_together(client, customer, collector):
+    """A customer whose email changed has sessions under two subscribers: pages merge
+    them, newest first, each once, both ways."""
+    DeviceFactory(user=customer, mac=PHONE)
+    start = timezone.now().replace(microsecond=0) - timedelta(days=3)
+    rows = [{"mac": PHONE, "started_at": start + timedelta(minutes=20 * (n // 2))} for n in range(130)]
+    sessions_record(collector, rows[0::2])
+    customer.email = "new-address@example.net"
+    customer.save()
+    sessions_record(collector, rows[1::2])
+    assert NetworkSession.objects.values("subscriber").distinct().count() == 2
+    newest_first = list(NetworkSession.objects.order_by("-started_at", "-id").values_list("session_id", flat=True))
+
+    pages, last = _walk(client, LIST)
+
+    assert [len(page) for page in pages] == [50, 50, 30]
+    assert sum(pages, []) == newest_first
+    middle = client.get(link(last, "prev"))
+    assert shown(middle) == pages[1]
 
 
 def test_a_deep_page_costs_the_same_queries_as_the_first_without_offset_or_count(client, customer, collector, many):

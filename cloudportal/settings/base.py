@@ -271,6 +271,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.retention_sweep",
         "schedule": crontab(hour=3, minute=15),
     },
+    "roll-up-ingest-batches": {
+        "task": "accesslogs.tasks.usage_catch_up",
+        "schedule": 5 * 60.0,
+    },
 }
 
 # --- Security ---------------------------------------------------------------

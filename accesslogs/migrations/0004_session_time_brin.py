@@ -20,6 +20,6 @@ def brin_drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accesslogs", "0001_initial")]
+    dependencies = [("accesslogs", "0003_ingest_batch")]
 
     operations = [migrations.RunPython(brin_create, brin_drop)]
