@@ -123,9 +123,6 @@ class LegalHoldAdmin(admin.ModelAdmin):
             hold = legal_hold_lift(hold=hold, staff=request.user, reason=form.cleaned_data["release_reason"])
         obj.pk = hold.pk
 
-    def save_related(self, request, form, formsets, change) -> None:
-        """The audit trail is written by the services, never through the inline."""
-
 
 class DisclosureForm(forms.ModelForm):
     class Meta:

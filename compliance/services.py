@@ -125,14 +125,14 @@ def legal_hold_change(*, hold: LegalHold, staff: User, values: dict) -> LegalHol
     locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
     if locked.released_at is not None:
         raise ValidationError(_("A lifted hold cannot be changed."))
-    changed = []
+    before = {name: getattr(locked, name) for name in HOLD_FIELDS}
     for name in HOLD_FIELDS:
-        if name in values and getattr(locked, name) != values[name]:
+        if name in values:
             setattr(locked, name, values[name])
-            changed.append(name)
+    legal_hold_check(locked)  # puts addresses in canonical form first: a respelling is no change
+    changed = [name for name in HOLD_FIELDS if getattr(locked, name) != before[name]]
     if not changed:
         return locked
-    legal_hold_check(locked)
     locked.full_clean(exclude=["created_by"])
     locked.save()
     if locked.scope == LegalHold.Scope.ACCOUNT:
