@@ -8,8 +8,11 @@ then 5M expired sessions; `--sizes` changes them):
 - the table is emptied and loaded by `INSERT … SELECT generate_series`, the same rows
   every time (no randomness): the expired sessions spread evenly over the two months
   before the retention cutoff, plus 500,000 sessions that are kept (the two months
-  after it); 7 in 10 sessions attributed to 20 customers, the others to MAC addresses
-  nobody registered; the customers' daily usage rollup; VACUUM ANALYZE, CHECKPOINT;
+  after it); about 15,000 of each part belong to 20 customers (a session every few
+  hours each, whatever the size: one subject's activity does not grow with the
+  provider), the others to unregistered MAC and IP addresses, each used by about 100
+  sessions (the pool grows with the size); the customers' daily usage rollup; VACUUM
+  ANALYZE, CHECKPOINT;
 - three legal holds are placed, as the admin places them: one on an account for a
   week, one on a MAC address for two days, one on an IP address for two days, all in
   the expired months;
@@ -42,6 +45,10 @@ NAME = "sweep"
 DB_NAME = "cloudportal_bench_sweep"
 KEPT_ROWS = 500_000
 CUSTOMERS = 20
+#: Sessions of the bench customers in each part (expired, kept), whatever the size.
+CUSTOMER_ROWS = 15_000
+#: Sessions per unregistered MAC (and IP) address: the pool grows with the size.
+POOL_ROWS = 100
 TARGET_SECONDS = 1.0
 TARGET_RATIO = 2.0
 BATCH = 10_000
@@ -149,14 +156,20 @@ def load(ids: dict, expired: int) -> dict:
         "subscribers": ids["subscribers"],
         "n_customers": CUSTOMERS,
     }
+    # Row g: one in `every` is a bench customer's (about CUSTOMER_ROWS of them in all,
+    # whatever the size, as one subject's activity does not grow with the provider);
+    # the others come from a pool of unregistered MAC and IP addresses that grows with
+    # the size, each address used by about POOL_ROWS sessions.
     sql = f"""
         INSERT INTO {table} (collector_id, session_id, subscriber_id, mac, ip, site_id,
                              started_at, ended_at, bytes_in, bytes_out)
         SELECT %(collector)s, %(prefix)s || g,
-               CASE WHEN g %% 10 < 7 THEN (%(subscribers)s::bigint[])[1 + g %% %(n_customers)s] END,
-               CASE WHEN g %% 10 < 7 THEN '02:5A:00:00:00:' || lpad(to_hex(g %% %(n_customers)s), 2, '0')
-                    ELSE {_mac_sql("(g * 40503) %% 50000")} END,
-               '10.0.0.0'::inet + (g %% 65536),
+               CASE WHEN g %% %(every)s = 0
+                    THEN (%(subscribers)s::bigint[])[1 + (g / %(every)s) %% %(n_customers)s] END,
+               CASE WHEN g %% %(every)s = 0
+                    THEN '02:5A:00:00:00:' || lpad(to_hex((g / %(every)s) %% %(n_customers)s), 2, '0')
+                    ELSE {_mac_sql("(g * 40503) %% %(pool)s")} END,
+               '10.0.0.0'::inet + CASE WHEN g %% %(every)s = 0 THEN 0 ELSE 1 + (g * 7919) %% %(pool)s END,
                %(site)s,
                %(start)s + g * %(step)s * interval '1 second',
                %(start)s + g * %(step)s * interval '1 second' + (g %% 180) * interval '1 minute',
@@ -170,7 +183,8 @@ def load(ids: dict, expired: int) -> dict:
             ("k", cutoff, kept_to, KEPT_ROWS),
         ):
             step = (end - start).total_seconds() / count
-            cursor.execute(sql, {**params, "prefix": prefix, "start": start, "count": count, "step": step})
+            sizes = {"every": max(1, count // CUSTOMER_ROWS), "pool": max(1000, count // POOL_ROWS)}
+            cursor.execute(sql, {**params, **sizes, "prefix": prefix, "start": start, "count": count, "step": step})
         cursor.execute(
             f"INSERT INTO {DailyUsage._meta.db_table} (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) "  # noqa: S608
             "SELECT s.user_id, n.mac, (n.started_at AT TIME ZONE %s)::date, count(*), "
@@ -214,7 +228,7 @@ def holds_place(ids: dict, layout: dict) -> None:
     legal_hold_place(
         staff=officer,
         scope="ip",
-        ip="10.0.0.77",
+        ip="10.0.0.78",
         starts_at=start + timedelta(days=30),
         ends_at=start + timedelta(days=32),
         reference="bench-ip",
