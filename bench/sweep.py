@@ -207,33 +207,20 @@ def holds_place(ids: dict, layout: dict) -> None:
     officer = User.objects.get(pk=ids["officer"])
     start = layout["expired_from"] + timedelta(days=10)
     common_values = {"authority": "Bench court", "review_on": start.date() + timedelta(days=900)}
-    legal_hold_place(
-        staff=officer,
-        scope="account",
-        account=User.objects.get(pk=ids["customers"][3]),
-        starts_at=start,
-        ends_at=start + timedelta(days=7),
-        reference="bench-account",
-        **common_values,
-    )
-    legal_hold_place(
-        staff=officer,
-        scope="mac",
-        mac="02:5A:00:00:00:05",
-        starts_at=start + timedelta(days=20),
-        ends_at=start + timedelta(days=22),
-        reference="bench-mac",
-        **common_values,
-    )
-    legal_hold_place(
-        staff=officer,
-        scope="ip",
-        ip="10.0.0.78",
-        starts_at=start + timedelta(days=30),
-        ends_at=start + timedelta(days=32),
-        reference="bench-ip",
-        **common_values,
-    )
+    for scope, subject, offset, days in (
+        ("account", {"account": User.objects.get(pk=ids["customers"][3])}, 0, 7),
+        ("mac", {"mac": "02:5A:00:00:00:05"}, 20, 2),
+        ("ip", {"ip": "10.0.0.78"}, 30, 2),
+    ):
+        legal_hold_place(
+            staff=officer,
+            scope=scope,
+            starts_at=start + timedelta(days=offset),
+            ends_at=start + timedelta(days=offset + days),
+            reference=f"bench-{scope}",
+            **subject,
+            **common_values,
+        )
 
 
 def _counts(cutoff: datetime) -> dict:

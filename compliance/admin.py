@@ -13,6 +13,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cloudportal.core.admin import ReadOnlyAdminMixin
+
 from .models import Disclosure, LegalHold, LegalHoldEvent, SweepRun
 from .services import (
     HOLD_FIELDS,
@@ -66,19 +68,12 @@ class LegalHoldForm(forms.ModelForm):
             self._update_errors(exc)
 
 
-class LegalHoldEventInline(admin.TabularInline):
+class LegalHoldEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = LegalHoldEvent
     fields = ["created_at", "action", "staff", "fields", "note"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
     verbose_name_plural = _("audit trail")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(LegalHold)
@@ -185,16 +180,7 @@ class DisclosureAdmin(admin.ModelAdmin):
 
 
 @admin.register(SweepRun)
-class SweepRunAdmin(admin.ModelAdmin):
+class SweepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["started_at", "finished_at", "cutoff", "notices"]
     fields = ["started_at", "finished_at", "cutoff", "counts", "notices"]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
