@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cloudportal.core.admin import ReadOnlyAdminMixin
@@ -32,12 +33,14 @@ class ActiveFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [("active", _("In force")), ("ended", _("Lifted or expired"))]
+        return [("active", _("In force")), ("review", _("In force, review due")), ("ended", _("Lifted or expired"))]
 
     def queryset(self, request, queryset):
         active = LegalHold.objects.active().values("pk")
         if self.value() == "active":
             return queryset.filter(pk__in=active)
+        if self.value() == "review":
+            return queryset.filter(pk__in=active, review_on__lte=timezone.localdate())
         if self.value() == "ended":
             return queryset.exclude(pk__in=active)
         return queryset

@@ -218,3 +218,14 @@ def test_a_hold_with_nothing_to_hold_is_refused_with_a_message_and_nothing_is_st
         response = client.post(reverse("admin:compliance_legalhold_add"), _hold_post(**values))
         assert response.status_code == 200 and message in response.content.decode(), values
     assert not LegalHold.objects.exists()
+
+
+def test_the_holds_list_shows_those_in_force_whose_review_is_due(client):
+    today = timezone.localdate()
+    due = LegalHoldFactory(reference="DUE", review_on=today - timedelta(days=1))
+    LegalHoldFactory(reference="LATER", review_on=today + timedelta(days=30))
+    lifted = LegalHoldFactory(reference="LIFTED", review_on=today - timedelta(days=1))
+    legal_hold_lift(hold=lifted, staff=lifted.created_by, reason="Done")
+    client.force_login(PrivacyOfficerFactory())
+    response = client.get(reverse("admin:compliance_legalhold_changelist"), {"status": "review"})
+    assert [h.pk for h in response.context["cl"].result_list] == [due.pk]
