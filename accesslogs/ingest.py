@@ -50,7 +50,7 @@ from devices.models import Device
 from .models import Collector, IngestBatch, NetworkSession, Site
 from .partitions import months_between, partitions_ensure
 from .retention import retention_cutoff
-from .services import subscribers_current
+from .services import one_of, subscribers_current
 from .tasks import usage_roll_up
 
 FIELDS = ("session_id", "mac", "ip", "site", "site_address", "started_at", "ended_at", "bytes_in", "bytes_out")
@@ -425,7 +425,8 @@ class _Writer:
         macs -= self.owners.keys()
         if macs:
             self.owners.update(dict.fromkeys(macs))
-            held = list(Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"))
+            devices = Device.objects.filter(one_of(f"{Device._meta.db_table}.mac", macs))
+            held = list(devices.values_list("mac", "user_id", "user__email"))
             subscribers = subscribers_current({(user_id, email) for _mac, user_id, email in held})
             for mac, user_id, email in held:
                 self.owners[mac] = (user_id, subscribers[(user_id, email)])
