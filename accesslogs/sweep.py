@@ -7,7 +7,10 @@ the sweep's cost follows the number of months, not of rows:
    few sessions under legal hold in it are copied back into the table, where they
    land in the DEFAULT partition (`accesslogs_networksession_held`, made when first
    needed: no monthly partition covers that month any more); the detached partition
-   is dropped. One short transaction per month.
+   is dropped. One short transaction per month. The DEFAULT partition only ever holds
+   months before the partitions' window; should ACCESS_LOG_RETENTION_MONTHS grow,
+   held rows of a month the window takes back must be moved out of it before that
+   month's partition can be made again.
 2. In the month on the boundary, and in the DEFAULT partition (held sessions whose
    hold has ended), sessions past the cutoff and not held are deleted in batches of
    SWEEP_BATCH rows, one transaction each, so no transaction grows with the rows.
