@@ -7,11 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from cloudportal.privacy import Category, Count, ErasureResult, register
+from compliance.holds import legal_holds_pin
 
 from .models import DailyUsage
 from .retention import erase_on
 from .selectors import sessions_for
 from .services import subscribers_detach
+from .sweep import access_logs_expire
 
 
 def _access_logs_counts(user: User) -> list[Count]:
@@ -61,6 +63,7 @@ def _access_logs_erase(user: User) -> ErasureResult:
     the customer's pages and go now; they also give the count of sessions kept."""
     newest = sessions_for(user=user).values_list("started_at", flat=True).first()
     kept = DailyUsage.objects.filter(user=user).aggregate(sessions=Sum("sessions"))["sessions"] or 0
+    legal_holds_pin(user_id=user.pk)  # holds on the account keep its sessions once detached
     subscribers_detach(user=user)
     deleted, _by_model = DailyUsage.objects.filter(user=user).delete()
     return ErasureResult(
@@ -106,6 +109,7 @@ register(
         sample=_access_logs_sample,
         export=_access_logs_export,
         erase=_access_logs_erase,
+        expire=access_logs_expire,
         order=50,
     )
 )

@@ -56,6 +56,10 @@ class Category:
     erase: Callable[[Any], ErasureResult]
     #: URL name of the page where the customer corrects it themselves, if any.
     correct_url: str | None = None
+    #: The retention sweep's hook: erase what is past this category's retention at
+    #: the given moment, and return what it did as {what: count}. None when the
+    #: category lives as long as the account (account erasure removes it).
+    expire: Callable[[Any], dict[str, int]] | None = None
     order: int = 100
 
 
