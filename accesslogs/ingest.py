@@ -50,7 +50,7 @@ from devices.models import Device
 from .models import Collector, IngestBatch, NetworkSession, Site
 from .partitions import months_between, partitions_ensure
 from .retention import retention_cutoff
-from .services import subscribers_current
+from .services import one_of, subscribers_current
 from .tasks import usage_roll_up
 
 FIELDS = ("session_id", "mac", "ip", "site", "site_address", "started_at", "ended_at", "bytes_in", "bytes_out")
@@ -425,7 +425,8 @@ class _Writer:
         macs -= self.owners.keys()
         if macs:
             self.owners.update(dict.fromkeys(macs))
-            held = list(Device.objects.filter(mac__in=macs).values_list("mac", "user_id", "user__email"))
+            devices = Device.objects.filter(one_of(f"{Device._meta.db_table}.mac", macs))
+            held = list(devices.values_list("mac", "user_id", "user__email"))
             subscribers = subscribers_current({(user_id, email) for _mac, user_id, email in held})
             for mac, user_id, email in held:
                 self.owners[mac] = (user_id, subscribers[(user_id, email)])
@@ -538,8 +539,8 @@ def _last_id_taken(*, after: int | None = None) -> int:
 
 # --- The columnar path -----------------------------------------------------------
 #
-# A CSV batch is first read and checked a block at a time with Arrow (C++, most of it
-# outside the GIL), and each block is handed to COPY as CSV that Arrow writes: no
+# A CSV batch is first read and checked a segment at a time with Arrow (C++, most of
+# it outside the GIL), and each segment is handed to COPY as CSV that Arrow writes: no
 # Python per row, except for the few values not in the usual form (IPv6 addresses,
 # MAC addresses spelt with dots). Its checks accept only what the row-by-row path
 # above accepts; a block with anything they do not accept, or that PostgreSQL
@@ -548,7 +549,7 @@ def _last_id_taken(*, after: int | None = None) -> int:
 
 #: Bytes of CSV Arrow reads at a time (a segment: one COPY statement), and rows it
 #: checks and turns into COPY text at a time, in a thread, while COPY sends the last.
-COLUMNAR_SEGMENT = 64 * 2**20
+COLUMNAR_SEGMENT = 16 * 2**20
 COLUMNAR_ROWS = 20_000
 
 _CANONICAL_MAC = r"^[0-9A-F][02468ACE](:[0-9A-F]{2}){5}$"
@@ -561,7 +562,11 @@ class _NotColumnar(Exception):
 
 def _columnar_attempt(collector: Collector, source: Source) -> IngestResult | None:
     """Store a CSV batch through Arrow, or None (having stored nothing) when the batch
-    has anything the row-by-row path should look at."""
+    has anything the row-by-row path should look at.
+
+    Three things overlap: a thread reads the next segment and finds its MAC addresses
+    and sites, the main thread looks up those it has not seen yet and runs the
+    segment's COPY, and another thread checks and formats the rows that COPY sends."""
     if pa is None or connection.vendor != "postgresql":
         return None
     checker = _Checker()
@@ -569,20 +574,8 @@ def _columnar_attempt(collector: Collector, source: Source) -> IngestResult | No
     sql = f"COPY {NetworkSession._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
     try:
         with transaction.atomic():  # a savepoint: a refused segment leaves nothing behind
-            reader = pa_csv.open_csv(
-                source(),
-                read_options=pa_csv.ReadOptions(block_size=COLUMNAR_SEGMENT),
-                convert_options=pa_csv.ConvertOptions(
-                    include_columns=list(FIELDS),
-                    column_types=dict.fromkeys(FIELDS, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-            for segment in reader:
-                if not segment.num_rows:
-                    continue
-                owners = _columnar_owners(segment, writer)  # queries: before the COPY
+            for segment, keys in _in_background(_columnar_segments(source())):
+                owners = _columnar_owners(keys, writer)  # queries: before the COPY
                 with (
                     connection.cursor() as cursor,
                     connection.wrap_database_errors,
@@ -597,21 +590,38 @@ def _columnar_attempt(collector: Collector, source: Source) -> IngestResult | No
     return IngestResult(accepted=writer.accepted, duplicates=0)
 
 
-def _columnar_owners(segment, writer: _Writer) -> dict:
+def _columnar_segments(stream: IO[bytes]) -> Iterator[tuple]:
+    """Each segment of the batch, with its canonical MAC addresses and its sites."""
+    reader = pa_csv.open_csv(
+        stream,
+        read_options=pa_csv.ReadOptions(block_size=COLUMNAR_SEGMENT),
+        convert_options=pa_csv.ConvertOptions(
+            include_columns=list(FIELDS),
+            column_types=dict.fromkeys(FIELDS, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    for segment in reader:
+        if not segment.num_rows:
+            continue
+        column = dict(zip(segment.schema.names, segment.columns, strict=True))
+        mac = _columnar_values(pc.utf8_upper(pc.replace_substring(column["mac"], "-", ":")), _CANONICAL_MAC, _mac_text)
+        places = pc.binary_join_element_wise(column["site"], column["site_address"], "\x1f")
+        yield segment, {"mac": mac, "places": places, "macs": pc.unique(mac), "sites": pc.unique(places)}
+
+
+def _columnar_owners(keys: dict, writer: _Writer) -> dict:
     """The segment's canonical MAC addresses, and the subscriber and site id of each row."""
-    column = dict(zip(segment.schema.names, segment.columns, strict=True))
-    mac = _columnar_values(pc.utf8_upper(pc.replace_substring(column["mac"], "-", ":")), _CANONICAL_MAC, _mac_text)
-    places = pc.binary_join_element_wise(column["site"], column["site_address"], "\x1f")
-    distinct_macs = pc.unique(mac)
-    distinct_places = pc.unique(places)
-    mac_list, place_list = distinct_macs.to_pylist(), [tuple(p.split("\x1f", 1)) for p in distinct_places.to_pylist()]
+    mac_list = keys["macs"].to_pylist()
+    place_list = [tuple(p.split("\x1f", 1)) for p in keys["sites"].to_pylist()]
     writer._resolve(set(mac_list), set(place_list))
     subscribers = pa.array([(writer.owners[m] or (None, None))[1] for m in mac_list], pa.int64())
     sites = pa.array([writer.sites[p] for p in place_list], pa.int64())
     return {
-        "mac": mac,
-        "subscriber_id": pc.take(subscribers, pc.index_in(mac, value_set=distinct_macs)),
-        "site_id": pc.take(sites, pc.index_in(places, value_set=distinct_places)),
+        "mac": keys["mac"],
+        "subscriber_id": pc.take(subscribers, pc.index_in(keys["mac"], value_set=keys["macs"])),
+        "site_id": pc.take(sites, pc.index_in(keys["places"], value_set=keys["sites"])),
     }
 
 

@@ -21,8 +21,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from cloudportal.privacy import BulkExport
+from compliance.holds import HeldScope, sessions_held_q
+from compliance.selectors import held_scopes_noticeable
 
 from .models import DailyUsage, NetworkSession, Site, Subscriber
+from .retention import retention_cutoff
 
 PAGE_SIZE = 50
 #: Largest value of a bigint primary key.
@@ -63,15 +66,28 @@ def subscribers_of(*, user: User) -> list[int]:
 
 
 def sessions_for(
-    *, user: User, filters: SessionFilters = NO_FILTERS, subscribers: list[int] | None = None
+    *,
+    user: User,
+    filters: SessionFilters = NO_FILTERS,
+    subscribers: list[int] | None = None,
+    noticeable: list[HeldScope] | None = None,
 ) -> QuerySet[NetworkSession]:
     """The customer's sessions matching `filters`, newest first, with their site;
     only those of `subscribers` (some of the customer's own) when given.
 
-    A session belongs to the local day it started on, as in the daily usage rollup."""
+    Sessions past their retention are left out even before the daily sweep erases
+    them, unless a hold the customer may be told of keeps them (`noticeable`: the
+    scopes of those holds, looked up when not given). A session under a hold that
+    forbids notice looks erased once past its retention. A session belongs to the
+    local day it started on, as in the daily usage rollup."""
     if subscribers is None:
         subscribers = subscribers_of(user=user)
-    sessions = NetworkSession.objects.filter(subscriber_id__in=subscribers)
+    if noticeable is None:
+        noticeable = held_scopes_noticeable()
+    kept = Q(started_at__gte=retention_cutoff())
+    if noticeable:
+        kept |= sessions_held_q(scopes=noticeable)
+    sessions = NetworkSession.objects.filter(kept, subscriber_id__in=subscribers)
     if filters.mac:
         sessions = sessions.filter(mac=filters.mac)
     if filters.date_from:
@@ -126,6 +142,7 @@ def session_page(
     after: str | None = None,
     before: str | None = None,
     size: int = PAGE_SIZE,
+    noticeable: list[HeldScope] | None = None,
 ) -> SessionPage:
     """A page of the customer's sessions: the newest, or those just older than the
     cursor `after`, or those just newer than the cursor `before`.
@@ -143,8 +160,10 @@ def session_page(
     # One index scan per subscriber (a customer whose email changed has several):
     # an IN list over several would make PostgreSQL sort all their rows instead.
     rows: list[NetworkSession] = []
+    if noticeable is None:
+        noticeable = held_scopes_noticeable()
     for subscriber in subscribers_of(user=user):
-        sessions = sessions_for(user=user, filters=filters, subscribers=[subscriber])
+        sessions = sessions_for(user=user, filters=filters, subscribers=[subscriber], noticeable=noticeable)
         if before:
             moment, pk = position
             sessions = sessions.filter(

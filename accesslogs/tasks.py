@@ -1,16 +1,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .partitions import partitions_ensure, partitions_window
 from .rollup import batch_roll_up, batches_pending
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def partitions_create_ahead() -> list[str]:
-    """Create the monthly session partitions of the window around today. Idempotent:
-    existing partitions are left alone, and two runs at once both end with them there
-    (CREATE TABLE IF NOT EXISTS)."""
-    return partitions_ensure(partitions_window())
 
 
 @shared_task(acks_late=True, ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)

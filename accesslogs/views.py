@@ -28,6 +28,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from compliance.holds import HeldScope, session_is_held
+from compliance.selectors import held_scopes_noticeable
 from devices.selectors import devices_for
 
 from .forms import SessionFilterForm
@@ -81,15 +83,16 @@ def session_list(request: HttpRequest) -> HttpResponse:
         return _filters_invalid(request, form)
     filters = form.filters()
     after, before = request.GET.get("after") or None, request.GET.get("before") or None
+    noticeable = held_scopes_noticeable()
     try:
-        page = session_page(user=request.user, filters=filters, after=after, before=before)
+        page = session_page(user=request.user, filters=filters, after=after, before=before, noticeable=noticeable)
     except CursorError:
         messages.error(request, _("This page link is not valid. Start again from your newest sessions."))
         return _render(request, {"form": form, "bad_cursor": True}, status=400)
     context = {
         "form": form,
         "page": page,
-        "rows": session_rows(page.sessions, labels),
+        "rows": session_rows(page.sessions, labels, noticeable),
         "totals": usage_totals(user=request.user, filters=filters),
         "is_filtered": any(form.cleaned_data.get(name) for name in form.fields),
         "is_paged": bool(after or before),
@@ -97,14 +100,15 @@ def session_list(request: HttpRequest) -> HttpResponse:
     return _render(request, context)
 
 
-def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str]) -> str:
+def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str], noticeable: list[HeldScope] = ()) -> str:
     """The table rows of a page of sessions, as HTML.
 
     Built here rather than in the template: a page is 50 rows of 10 cells, and the
     template language would resolve and escape some 900 variables, which costs more
     than the page's SQL. Text that comes from people or equipment (labels, sites) is
     escaped; the rest is made here. The same few days and minutes recur on a page,
-    and each is formatted once."""
+    and each is formatted once. A session under a hold the customer may be told of
+    (`noticeable`) says "held" instead of its erase date."""
     date_format, time_format = get_format("SHORT_DATE_FORMAT"), get_format("TIME_FORMAT")
     zone = timezone.get_current_timezone()
     days: dict[date, str] = {}
@@ -125,6 +129,7 @@ def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str]) -> 
         return f'<time datetime="{local.isoformat()}">{day_text(local.date())}<br>{text}</time>'
 
     size, span = size_formatter(), duration_formatter()
+    held = escape(_("Held (legal hold)"))
     rows = []
     for session in sessions:
         mac = session.mac
@@ -136,13 +141,17 @@ def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str]) -> 
         place = escape(site.name)
         if site.address:
             place += f'<br><span class="meta">{escape(site.address)}</span>'
-        erased = erase_on(session.started_at)
+        if noticeable and session_is_held(session, noticeable):
+            erased_cell = f'<td class="held">{held}</td>'
+        else:
+            erased = erase_on(session.started_at)
+            erased_cell = f'<td><time datetime="{erased.isoformat()}">{day_text(erased)}</time></td>'
         rows.append(
             f"<tr><td>{moment(session.started_at)}</td><td>{moment(session.ended_at)}</td>"
             f'<td class="num">{span(session.duration_seconds)}</td><td>{device}</td>'
             f'<td class="ip">{session.ip}</td><td>{place}</td>'
             f'<td class="num">{size(session.bytes_in)}</td><td class="num">{size(session.bytes_out)}</td>'
-            f'<td><time datetime="{erased.isoformat()}">{day_text(erased)}</time></td></tr>'
+            f"{erased_cell}</tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - people's and equipment's text is escaped above
 
@@ -158,11 +167,15 @@ def _csv_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def csv_rows(sessions: Iterable[NetworkSession], labels: dict[str, str]) -> Iterator[list]:
+def csv_rows(
+    sessions: Iterable[NetworkSession], labels: dict[str, str], noticeable: list[HeldScope] = ()
+) -> Iterator[list]:
     """The CSV rows of sessions (header first): times in ISO 8601 with their offset,
-    text a spreadsheet would run as a formula quoted with a leading apostrophe."""
+    text a spreadsheet would run as a formula quoted with a leading apostrophe; a
+    session under a hold the customer may be told of has "held" for its erase date."""
     yield list(CSV_COLUMNS)
     for session in sessions:
+        held = noticeable and session_is_held(session, noticeable)
         yield [
             timezone.localtime(session.started_at).isoformat(),
             timezone.localtime(session.ended_at).isoformat(),
@@ -174,7 +187,7 @@ def csv_rows(sessions: Iterable[NetworkSession], labels: dict[str, str]) -> Iter
             _csv_text(session.site.address),
             session.bytes_in,
             session.bytes_out,
-            erase_on(session.started_at).isoformat(),
+            "held" if held else erase_on(session.started_at).isoformat(),
         ]
 
 
@@ -185,11 +198,11 @@ def session_csv(request: HttpRequest) -> HttpResponse:
     form, labels = _filter_form(request)
     if not form.is_valid():
         return _filters_invalid(request, form)
-    sessions = sessions_for(user=request.user, filters=form.filters()).iterator(chunk_size=CSV_CHUNK_ROWS)
+    noticeable = held_scopes_noticeable()
+    sessions = sessions_for(user=request.user, filters=form.filters(), noticeable=noticeable)
     writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in csv_rows(sessions, labels)), content_type="text/csv; charset=utf-8"
-    )
+    rows = csv_rows(sessions.iterator(chunk_size=CSV_CHUNK_ROWS), labels, noticeable)
+    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
     filename = f"sessions-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -2,7 +2,8 @@
 
 Support works with customers' records with sensitive fields masked and answers data
 requests. Privacy officers can also see sensitive fields in clear, correct profiles
-and publish privacy statements (later: legal holds and disclosures).
+publish privacy statements, and keep legal holds, disclosures and the retention
+sweep's record (Support sees none of those).
 """
 
 SUPPORT = "Support"
@@ -30,6 +31,14 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "policies.view_statementversion",
         "policies.add_statementversion",
         "policies.change_statementversion",
+        "compliance.view_legalhold",
+        "compliance.add_legalhold",
+        "compliance.change_legalhold",
+        "compliance.view_legalholdevent",
+        "compliance.view_disclosure",
+        "compliance.add_disclosure",
+        "compliance.change_disclosure",
+        "compliance.view_sweeprun",
         "erasure.view_erasureledgerentry",
     ],
 }

@@ -11,7 +11,10 @@ from django.utils.translation import gettext_noop
 from cloudportal.privacy import Category, Count, ErasureResult, register
 
 from .models import ActivityEvent, DataRequest, Profile, User
-from .services import PREFERENCE_FIELDS
+from .services import PREFERENCE_FIELDS, activity_record, add_months, deletion_notice_send
+
+#: Answered data requests are kept this long after their answer.
+DATA_REQUEST_RETENTION_MONTHS = 12
 
 HOSTING = _("our hosting provider (data centres in the EU)")
 EMAIL_PROVIDER = _("our email delivery provider")
@@ -306,6 +309,27 @@ def _requests_sample(user: User) -> list[str]:
     ]
 
 
+def _requests_expire(now) -> dict[str, int]:
+    """Answered requests go 12 months after their answer; each customer concerned
+    finds it in their history and, unless they turned notices off, by email."""
+    expired = DataRequest.objects.filter(
+        status=DataRequest.Status.ANSWERED, answered_at__lt=add_months(now, -DATA_REQUEST_RETENTION_MONTHS)
+    )
+    user_ids = set(expired.values_list("user_id", flat=True))
+    deleted, _by_model = expired.delete()
+    for user in User.objects.filter(pk__in=user_ids):
+        activity_record(
+            user=user,
+            action=ActivityEvent.Action.DELETED,
+            category="data_requests",
+            actor_kind=ActivityEvent.Actor.JOB,
+        )
+        deletion_notice_send(
+            user=user, category="data_requests", fields=[_("requests answered more than 12 months ago")]
+        )
+    return {"data requests": deleted}
+
+
 def _requests_erase(user: User) -> ErasureResult:
     count, _by_model = DataRequest.objects.filter(user=user).delete()
     return ErasureResult(deleted={gettext_noop("data requests"): count})
@@ -329,6 +353,7 @@ register(
         sample=_requests_sample,
         export=_requests_export,
         erase=_requests_erase,
+        expire=_requests_expire,
         order=90,
     )
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import ActivityEvent, DataRequest, Profile, User
 
@@ -12,7 +12,18 @@ def user_for_email(*, email: str) -> User | None:
 
 
 def activity_for(*, user: User) -> QuerySet[ActivityEvent]:
-    return ActivityEvent.objects.filter(user=user).select_related("actor").order_by("-created_at", "-id")
+    """The customer's history, newest first. While a legal hold that forbids notice
+    concerns them, what staff did since it was placed (and the hold's own entries)
+    stays out of it, and shows once the hold ends (SPEC §4)."""
+    from compliance.selectors import activity_concealed_since
+
+    events = ActivityEvent.objects.filter(user=user)
+    since = activity_concealed_since(user=user)
+    if since is not None:
+        events = events.exclude(
+            Q(created_at__gte=since) & (Q(actor_kind=ActivityEvent.Actor.STAFF) | Q(category="legal_holds"))
+        )
+    return events.select_related("actor").order_by("-created_at", "-id")
 
 
 def data_requests_for(*, user: User) -> QuerySet[DataRequest]:

@@ -27,13 +27,26 @@ class Count:
 
 
 @dataclass(frozen=True)
+class HeldPart:
+    """Records a legal hold keeps past their retention (`label` marked with
+    gettext_noop, as the keys of `ErasureResult.deleted`); `until` is when the hold
+    expires, None while it lasts until lifted."""
+
+    label: str
+    count: int
+    until: Any = None
+
+
+@dataclass(frozen=True)
 class ErasureResult:
-    """What `erase(user)` did: counts deleted, and what is kept, why and until when."""
+    """What `erase(user)` did: counts deleted, and what is kept, why and until when.
+    `held` lists what legal holds keep longer, only those the customer may be told of."""
 
     deleted: dict[str, int] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)
     kept_reason: Text = ""
     kept_until: Any = None
+    held: tuple[HeldPart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,10 @@ class Category:
     export_bulk: Callable[[Any], BulkExport] | None = None
     #: URL name of the page where the customer corrects it themselves, if any.
     correct_url: str | None = None
+    #: The retention sweep's hook: erase what is past this category's retention at
+    #: the given moment, and return what it did as {what: count}. None when the
+    #: category lives as long as the account (account erasure removes it).
+    expire: Callable[[Any], dict[str, int]] | None = None
     order: int = 100
 
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import views as accounts_views
 from cloudportal.core import views as core_views
+from compliance import views as compliance_views
 
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = _("CloudPortal staff")
@@ -15,7 +16,9 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", accounts_views.language_set, name="set_language"),
+    path("privacy/transparency/", compliance_views.transparency, name="transparency"),
     path("privacy/", include("policies.urls")),
+    path("me/disclosures/", compliance_views.disclosures, name="disclosures"),
     path("me/", include("accounts.urls")),
     path("devices/", include("devices.urls")),
     path("logs/", include("accesslogs.urls")),

@@ -7,7 +7,7 @@ from django.db import connection
 
 from accesslogs import partitions
 from accesslogs.partitions import month_add, months_between, partition_name, partitions_existing, partitions_window
-from accesslogs.tasks import partitions_create_ahead
+from accesslogs.sweep import sessions_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +22,14 @@ def test_the_table_is_partitioned_by_month_with_the_window_created():
         assert cursor.fetchone()[0] == "p"
 
 
-def test_the_beat_task_creates_months_ahead_and_can_run_twice(settings):
+def test_the_daily_sweep_creates_months_ahead_and_can_run_twice(settings):
     settings.ACCESS_LOG_PARTITIONS_AHEAD = 6
     partitions.partitions_forget()
-    created = partitions_create_ahead()
+    created = sessions_sweep().partitions_created
     last = partition_name(partitions_window()[-1])
     assert last in created
     partitions.partitions_forget()
-    assert partitions_create_ahead() == []
+    assert sessions_sweep().partitions_created == []
     assert last in partitions_existing()
 
 

@@ -8,6 +8,7 @@ Production sets the environment; see the README's table and `.env.example`.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "devices",
     "accesslogs",
     "policies",
+    "compliance",
     "exports",
     "erasure",
 ]
@@ -282,9 +284,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.data_requests_remind",
         "schedule": 24 * 60 * 60.0,
     },
-    "create-session-partitions-ahead": {
-        "task": "accesslogs.tasks.partitions_create_ahead",
-        "schedule": 24 * 60 * 60.0,
+    "retention-sweep": {
+        "task": "compliance.tasks.retention_sweep",
+        "schedule": crontab(hour=3, minute=15),
     },
     "roll-up-ingest-batches": {
         "task": "accesslogs.tasks.usage_catch_up",

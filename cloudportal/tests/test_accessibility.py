@@ -6,10 +6,19 @@ from axe_playwright_python.sync_playwright import Axe
 from accounts.services import data_request_file, profile_update
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from accounts.tests.test_journeys import sign_in
+from compliance.tests.factories import DisclosureFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VISITOR_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/privacy/", "/nowhere/"]
+VISITOR_PAGES = [
+    "/",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/privacy/",
+    "/privacy/transparency/",
+    "/nowhere/",
+]
 CUSTOMER_PAGES = [
     "/",
     "/me/",
@@ -18,6 +27,7 @@ CUSTOMER_PAGES = [
     "/me/data/",
     "/me/activity/",
     "/me/requests/",
+    "/me/disclosures/",
     "/devices/",
     "/logs/",
     "/accounts/email/",
@@ -48,6 +58,7 @@ def test_customer_pages_have_no_serious_findings(page, portal):
     customer = VerifiedUserFactory()
     profile_update(user=customer, actor=customer, data={"full_name": "Ada", "iban": "FR1420041010050500013M02606"})
     data_request_file(user=customer, kind="information", message="How?")
+    DisclosureFactory(customer=customer)  # /me/disclosures/ and the transparency table with an entry
     sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)
     problems = []
     for path in CUSTOMER_PAGES:

@@ -220,3 +220,35 @@ def test_a_customer_only_erases_themselves_and_addresses_match_case_insensitivel
     user = VerifiedUserFactory(email="mixed@example.org")
     EmailAddress.objects.create(user=user, email="second@example.org", verified=True)
     assert email_hash("Mixed@Example.org ") == email_hash("mixed@example.org")
+
+
+def test_held_sessions_stay_held_and_the_receipt_names_only_holds_the_customer_may_know(settings):
+    """_fill places a hold on the account that the customer may be told of; a second,
+    secret hold on the device's MAC address with an expiry must not show."""
+    from datetime import timedelta
+
+    from compliance.holds import sessions_held_q
+    from compliance.models import LegalHold
+    from compliance.tests.factories import LegalHoldFactory
+
+    settings.ERASURE_GRACE_HOURS = 0
+    user = customer_with_everything()
+    session = NetworkSession.objects.get(subscriber__user=user)
+    told = LegalHold.objects.get(account_ref=user.pk)
+    expires = timezone.now() + timedelta(days=400)
+    LegalHold.objects.filter(pk=told.pk).update(expires_at=expires)
+    LegalHoldFactory(mac=session.mac, customer_may_be_told=False, expires_at=timezone.now() + timedelta(days=900))
+    mail.outbox.clear()
+
+    request = account_delete_request(user=user)
+    account_erase_run(request_id=request.pk)
+
+    # Both holds still match the detached session: the sweep will not erase it.
+    held = NetworkSession.objects.filter(pk=session.pk).filter(sessions_held_q())
+    assert list(held.values_list("subscriber__user", "subscriber__email")) == [(None, "")]
+    [receipt] = [m for m in mail.outbox if "Your account has been erased" in m.subject]
+    day = f"{timezone.localtime(expires):%-d %B %Y}"
+    assert f"of these, 1 sessions under a legal hold from an authority, kept until {day} at the latest" in receipt.body
+    assert receipt.body.count("under a legal hold from an authority, kept until") == 1  # not the secret one
+    html = receipt.alternatives[0][0]
+    assert "under a legal hold from an authority, kept until" in html

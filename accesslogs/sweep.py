@@ -1,0 +1,209 @@
+"""Erasing sessions past their retention (SPEC §2, §6), whatever their number.
+
+On PostgreSQL the sessions table is partitioned by month of `started_at` (UTC), so
+the sweep's cost follows the number of months, not of rows:
+
+1. every partition whose whole month is past the retention cutoff is detached; the
+   few sessions under legal hold in it are copied back into the table, where they
+   land in the DEFAULT partition (`accesslogs_networksession_held`, made when first
+   needed: no monthly partition covers that month any more); the detached partition
+   is dropped. One short transaction per month. The DEFAULT partition only ever holds
+   months before the partitions' window; should ACCESS_LOG_RETENTION_MONTHS grow,
+   held rows of a month the window takes back must be moved out of it before that
+   month's partition can be made again.
+2. In the month on the boundary, and in the DEFAULT partition (held sessions whose
+   hold has ended), sessions past the cutoff and not held are deleted in batches of
+   SWEEP_BATCH rows, one transaction each, so no transaction grows with the rows.
+
+On SQLite (embedded) the same rows are deleted in batches through the ORM.
+
+The daily usage rollup of days past retention goes too, and each customer whose
+sessions went is told how many, once per sweep (`daily_usage_expire`): the counts come
+from the rollup, never from the erased rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
+
+from accounts.models import ActivityEvent, User
+from accounts.services import activity_record
+from cloudportal.core.emails import absolute_url, email_queue
+from compliance.holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
+
+from .models import DailyUsage, NetworkSession
+from .partitions import (
+    PARENT,
+    is_partitioned,
+    month_start,
+    partition_name,
+    partitions_ensure,
+    partitions_existing,
+    partitions_forget,
+    partitions_window,
+)
+from .retention import retention_cutoff
+
+logger = logging.getLogger(__name__)
+
+#: Rows deleted per transaction in the boundary month.
+SWEEP_BATCH = 10_000
+#: Where held sessions of dropped months live: the table's DEFAULT partition.
+HELD_PARTITION = f"{PARENT}_held"
+_MONTHLY = re.compile(rf"^{PARENT}_p(\d{{4}})(\d{{2}})$")
+
+
+@dataclass
+class SessionSweep:
+    """What one sweep did to the sessions table."""
+
+    cutoff: datetime
+    partitions_dropped: list[str] = field(default_factory=list)
+    #: Rows in the dropped partitions, from PostgreSQL's statistics (not counted:
+    #: counting would read every row the drop is meant not to read).
+    dropped_rows_estimate: int = 0
+    deleted: int = 0
+    held_moved: int = 0
+    partitions_created: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "partitions dropped": len(self.partitions_dropped),
+            "sessions in dropped partitions (estimate)": self.dropped_rows_estimate,
+            "sessions deleted": self.deleted,
+            "held sessions kept": self.held_moved,
+            "partitions created": len(self.partitions_created),
+        }
+
+
+def partitions_expired(*, cutoff: datetime) -> list[str]:
+    """Monthly partitions whose whole month started before the cutoff."""
+    boundary = month_start(cutoff.astimezone(UTC))
+    names = []
+    for name in partitions_existing():
+        match = _MONTHLY.match(name)
+        if match and (int(match[1]), int(match[2])) < (boundary.year, boundary.month):
+            names.append(name)
+    return names
+
+
+def sessions_sweep(*, now: datetime | None = None) -> SessionSweep:
+    """Erase every session that started before the retention cutoff and is not held,
+    then make sure the coming months' partitions exist. Idempotent: a second run
+    finds nothing left to erase. The caller serialises runs (compliance.sweep)."""
+    now = now or timezone.now()
+    cutoff = retention_cutoff(now)
+    scopes = held_scopes(now=now)
+    result = SessionSweep(cutoff=cutoff)
+    if is_partitioned():
+        _partitions_drop(result, scopes)
+        boundary = partition_name(month_start(cutoff.astimezone(UTC)))
+        existing = set(partitions_existing())
+        for table in (boundary, HELD_PARTITION):
+            if table in existing:
+                result.deleted += _batched_delete(table=table, cutoff=cutoff, scopes=scopes)
+        partitions_forget()
+        result.partitions_created = partitions_ensure(partitions_window(now.astimezone(UTC).date()))
+    else:
+        expired = NetworkSession.objects.filter(started_at__lt=cutoff).exclude(sessions_held_q(scopes=scopes))
+        while batch := list(expired.values_list("pk", flat=True)[:SWEEP_BATCH]):
+            result.deleted += NetworkSession.objects.filter(pk__in=batch).delete()[0]
+    return result
+
+
+def _partitions_drop(result: SessionSweep, scopes: list[HeldScope]) -> None:
+    held_sql, held_params = sessions_held_sql(scopes=scopes)
+    for name in partitions_expired(cutoff=result.cutoff):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [name])
+            estimate = max(0, cursor.fetchone()[0])
+            cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {name}")
+            if scopes:
+                cursor.execute(f"CREATE TABLE IF NOT EXISTS {HELD_PARTITION} PARTITION OF {PARENT} DEFAULT")
+                move = f"INSERT INTO {PARENT} SELECT * FROM {name} WHERE {held_sql}"  # noqa: S608 - names are ours, values are parameters
+                cursor.execute(move, held_params)
+                result.held_moved += cursor.rowcount
+            cursor.execute(f"DROP TABLE {name}")
+        result.partitions_dropped.append(name)
+        result.dropped_rows_estimate += estimate
+        logger.info("retention sweep dropped partition %s", name)
+
+
+def _batched_delete(*, table: str, cutoff: datetime, scopes: list[HeldScope]) -> int:
+    """Delete what started before the cutoff and is not held, SWEEP_BATCH rows a
+    transaction. `IS NOT TRUE`: a session whose scope column is NULL is not held."""
+    held_sql, held_params = sessions_held_sql(scopes=scopes)
+    # Table names are ours; values are parameters.
+    select = f"SELECT ctid FROM {table} WHERE started_at < %s AND {held_sql} IS NOT TRUE LIMIT %s"  # noqa: S608
+    statement = f"DELETE FROM {table} WHERE ctid = ANY(ARRAY({select}))"  # noqa: S608
+    deleted = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [cutoff, *held_params, SWEEP_BATCH])
+            deleted += cursor.rowcount
+        if cursor.rowcount < SWEEP_BATCH:
+            return deleted
+
+
+# --- The daily rollup and the customers' notices -----------------------------------
+
+
+@transaction.atomic
+def daily_usage_expire(*, cutoff: datetime) -> dict[str, int]:
+    """Delete the daily usage of days whose sessions are all past the cutoff, and tell
+    each customer concerned how many of their sessions were erased: one activity entry
+    and, unless they turned deletion notices off, one email per customer and sweep.
+
+    A day is past when it ended before the cutoff (local days, as the rollup counts
+    them), so each day's sessions are announced once, by the first sweep after all of
+    them were erased."""
+    first_kept_day = timezone.localdate(cutoff)
+    expired = DailyUsage.objects.filter(day__lt=first_kept_day)
+    per_user = dict(expired.order_by().values("user_id").annotate(n=Sum("sessions")).values_list("user_id", "n"))
+    deleted, _by_model = expired.delete()
+    users = User.objects.in_bulk([pk for pk, n in per_user.items() if n])
+    months = settings.ACCESS_LOG_RETENTION_MONTHS
+    for user in users.values():
+        sessions_erased_notice(user=user, count=per_user[user.pk], months=months)
+    return {"daily usage rows deleted": deleted, "customers notified": len(users)}
+
+
+def sessions_erased_notice(*, user: User, count: int, months: int) -> None:
+    """The batched notice: "N sessions older than 12 months were erased"."""
+    with translation.override(user.language):
+        note = ngettext(
+            "%(count)s session older than %(months)s months",
+            "%(count)s sessions older than %(months)s months",
+            count,
+        ) % {"count": count, "months": months}
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.DELETED,
+        category="access_logs",
+        actor_kind=ActivityEvent.Actor.JOB,
+        note=note,
+    )
+    if user.email_deletion_notices:
+        email_queue(
+            to=user.email,
+            user=user,
+            template="emails/sessions_erased",
+            context={"count": count, "months": months, "url": absolute_url("logs:list")},
+        )
+
+
+def access_logs_expire(now: datetime) -> dict[str, int]:
+    """The access logs' expiry hook in the privacy registry (see compliance.sweep)."""
+    swept = sessions_sweep(now=now)
+    counts = swept.counts()
+    counts.update(daily_usage_expire(cutoff=swept.cutoff))
+    return counts

@@ -1,0 +1,231 @@
+"""Customers' pages (/me/disclosures/, /logs/, /me/activity/), the public transparency
+page, and the admin of holds and disclosures: who sees what, and what a hold that
+forbids notice never reveals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from accesslogs.models import Collector, NetworkSession, Site, Subscriber
+from accesslogs.partitions import partitions_ensure
+from accesslogs.tests.factories import CollectorFactory
+from accounts.groups import SUPPORT
+from accounts.models import ActivityEvent
+from accounts.services import add_months, staff_view_record
+from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
+from compliance.models import Disclosure, LegalHold, LegalHoldEvent
+from compliance.services import legal_hold_lift
+from devices.services import device_add
+
+from .factories import DisclosureFactory, LegalHoldFactory, PrivacyOfficerFactory
+
+pytestmark = pytest.mark.django_db
+
+MAC = "02:CC:00:00:00:01"
+
+
+@pytest.fixture
+def customer(client):
+    user = VerifiedUserFactory()
+    device_add(user=user, mac=MAC, label="Phone")
+    client.force_login(user)
+    return user
+
+
+# --- /me/disclosures/ and /privacy/transparency/ ----------------------------------
+
+
+def test_disclosures_show_to_their_customer_only_from_their_visible_from_day(client, customer):
+    today = timezone.localdate()
+    shown = DisclosureFactory(customer=customer, recipient="Shown authority", visible_from=today)
+    DisclosureFactory(customer=customer, recipient="Later authority", visible_from=today + timedelta(days=1))
+    DisclosureFactory(customer=customer, recipient="Undated authority", visible_from=None)
+    DisclosureFactory(customer=VerifiedUserFactory(), recipient="Someone else's authority")
+    response = client.get(reverse("disclosures"))
+    assert response.status_code == 200
+    assert list(response.context["disclosures"]) == [shown]
+    body = response.content.decode()
+    assert "Shown authority" in body and "Later authority" not in body and "Undated" not in body
+
+
+def test_disclosures_need_sign_in(client):
+    response = client.get(reverse("disclosures"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_transparency_page_counts_every_disclosure_by_year_and_kind_of_authority(client):
+    this_year = timezone.localdate().replace(month=6, day=1)
+    last_year = this_year.replace(year=this_year.year - 1)
+    for kind, day in (("police", this_year), ("police", this_year), ("court", this_year), ("tax", last_year)):
+        DisclosureFactory(authority_kind=kind, disclosed_on=day, visible_from=None)
+    response = client.get(reverse("transparency"))
+    assert response.status_code == 200
+    years = response.context["years"]
+    assert [(y.year, y.total) for y in years] == [(this_year.year, 3), (last_year.year, 1)]
+    kinds = dict(years[0].by_kind)
+    assert kinds[Disclosure.AuthorityKind.POLICE.label] == 2 and kinds[Disclosure.AuthorityKind.COURT.label] == 1
+
+
+# --- /logs/ -------------------------------------------------------------------------
+
+
+def _session(customer, *, started_at, ip="192.0.2.50"):
+    """A session straight into the table (ingest refuses those past their retention)."""
+    partitions_ensure([started_at])
+    subscriber, _new = Subscriber.objects.get_or_create(user=customer, email=customer.email)
+    collector = Collector.objects.first() or CollectorFactory()
+    site, _new = Site.objects.get_or_create(name="Gare de Lyon")
+    return NetworkSession.objects.create(
+        collector=collector,
+        session_id=f"s-{started_at.timestamp()}",
+        subscriber=subscriber,
+        mac=MAC,
+        ip=ip,
+        site=site,
+        started_at=started_at,
+        ended_at=started_at + timedelta(hours=1),
+        bytes_in=1,
+        bytes_out=1,
+    )
+
+
+def _rows(client) -> dict[str, str]:
+    response = client.get(reverse("logs:list"))
+    assert response.status_code == 200
+    return {s.session_id: s for s in response.context["page"].sessions}, response.content.decode()
+
+
+def test_logs_hide_sessions_past_retention_and_a_hold_that_forbids_notice(client, customer):
+    now = timezone.now()
+    old = _session(customer, started_at=add_months(now, -13))
+    recent = _session(customer, started_at=now - timedelta(days=3))
+    assert NetworkSession.objects.filter(pk=old.pk).exists()  # not swept yet
+    LegalHoldFactory(mac=MAC, customer_may_be_told=False, starts_at=add_months(now, -14))
+    rows, body = _rows(client)
+    assert set(rows) == {recent.session_id}  # the held old one looks erased
+    assert "Held" not in body and "legal hold" not in body.lower()
+    history = client.get(reverse("me:activity")).content.decode()
+    assert "legal hold" not in history.lower()
+
+
+def test_logs_show_held_sessions_when_the_hold_allows_the_customer_to_be_told(client, customer):
+    now = timezone.now()
+    old = _session(customer, started_at=add_months(now, -13))
+    recent = _session(customer, started_at=now - timedelta(days=3))
+    outside = _session(customer, started_at=now - timedelta(days=40))
+    LegalHoldFactory(
+        mac=MAC, customer_may_be_told=True, starts_at=add_months(now, -14), ends_at=now - timedelta(days=5)
+    )
+    rows, body = _rows(client)
+    assert set(rows) == {old.session_id, recent.session_id, outside.session_id}
+    assert body.count("Held (legal hold)") == 2  # the old one and the one 40 days back; not the recent one
+    csv_body = b"".join(client.get(reverse("logs:csv")).streaming_content).decode()
+    assert csv_body.count(",held\r\n") == 2
+    history = client.get(reverse("me:activity")).content.decode()
+    assert "a legal hold was placed on your access logs" in history
+
+
+def test_staff_activity_stays_hidden_while_a_hold_that_forbids_notice_lasts(client, customer):
+    before = StaffUserFactory()
+    staff_view_record(user=customer, staff=before, category="profile")
+    hold = LegalHoldFactory(scope="account", account=customer, mac="", customer_may_be_told=False)
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="access_logs")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert [(e.category, e.actor_kind) for e in shown if e.actor_kind == "staff"] == [("profile", "staff")]
+    assert "legal_holds" not in {e.category for e in shown}
+
+    legal_hold_lift(hold=hold, staff=hold.created_by, reason="Closed")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert {e.category for e in shown if e.actor_kind == "staff"} == {"profile", "access_logs", "legal_holds"}
+    assert ActivityEvent.objects.filter(user=customer, category="legal_holds").count() == 2
+
+
+# --- Admin --------------------------------------------------------------------------
+
+
+def test_support_sees_no_legal_hold_nor_disclosure_and_privacy_officers_do(client):
+    agent = StaffUserFactory()
+    agent.groups.add(Group.objects.get(name=SUPPORT))
+    client.force_login(agent)
+    for name in ("legalhold", "disclosure", "sweeprun"):
+        assert client.get(reverse(f"admin:compliance_{name}_changelist")).status_code == 403
+    client.force_login(PrivacyOfficerFactory())
+    for name in ("legalhold", "disclosure", "sweeprun"):
+        assert client.get(reverse(f"admin:compliance_{name}_changelist")).status_code == 200
+    assert client.get(reverse("admin:compliance_legalhold_add")).status_code == 200
+
+
+def _hold_post(**values) -> dict:
+    now = timezone.localtime()
+    data = {
+        "scope": "mac",
+        "account": "",
+        "mac": "02cc.0000.0099",
+        "ip": "",
+        "starts_at_0": (now - timedelta(days=30)).strftime("%Y-%m-%d"),
+        "starts_at_1": "00:00:00",
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "authority": "Tribunal judiciaire de Lyon",
+        "reference": "TJ-LY-7",
+        "review_on": (now + timedelta(days=60)).strftime("%Y-%m-%d"),
+        "expires_at_0": "",
+        "expires_at_1": "",
+        "events-TOTAL_FORMS": "0",
+        "events-INITIAL_FORMS": "0",
+        "events-MIN_NUM_FORMS": "0",
+        "events-MAX_NUM_FORMS": "1000",
+    }
+    data.update(values)
+    return data
+
+
+def test_a_privacy_officer_places_and_lifts_a_hold_in_the_admin_and_each_action_is_recorded(client):
+    officer = PrivacyOfficerFactory()
+    client.force_login(officer)
+    response = client.post(reverse("admin:compliance_legalhold_add"), _hold_post())
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    hold = LegalHold.objects.get()
+    assert hold.mac == "02:CC:00:00:00:99" and hold.created_by == officer
+
+    change = reverse("admin:compliance_legalhold_change", args=[hold.pk])
+    refused = client.post(change, _hold_post(lift="on", release_reason=""))
+    assert refused.status_code == 200 and "Say why the hold is lifted." in refused.content.decode()
+    assert LegalHold.objects.get().released_at is None
+
+    client.post(change, _hold_post(reference="TJ-LY-7b", lift="on", release_reason="Order withdrawn"))
+    hold.refresh_from_db()
+    assert hold.released_at is not None and hold.reference == "TJ-LY-7b"
+    events = list(LegalHoldEvent.objects.filter(hold=hold).values_list("action", "staff", "fields"))
+    assert events == [("placed", officer.pk, []), ("changed", officer.pk, ["reference"]), ("lifted", officer.pk, [])]
+    assert client.get(change).status_code == 200  # still readable, no longer changeable
+
+
+def test_a_hold_with_nothing_to_hold_is_refused_with_a_message_and_nothing_is_stored(client):
+    client.force_login(PrivacyOfficerFactory())
+    for values, message in (
+        ({"mac": ""}, "is not a MAC address"),
+        ({"mac": "FF:FF:FF:FF:FF:FF"}, "broadcast"),
+        ({"scope": "ip", "mac": ""}, "Give the IP address to hold."),
+        ({"scope": "account", "mac": ""}, "Choose the account to hold."),
+        ({"ends_at_0": "2000-01-01", "ends_at_1": "00:00:00"}, "must come after its start"),
+    ):
+        response = client.post(reverse("admin:compliance_legalhold_add"), _hold_post(**values))
+        assert response.status_code == 200 and message in response.content.decode(), values
+    assert not LegalHold.objects.exists()
+
+
+def test_the_holds_list_shows_those_in_force_whose_review_is_due(client):
+    today = timezone.localdate()
+    due = LegalHoldFactory(reference="DUE", review_on=today - timedelta(days=1))
+    LegalHoldFactory(reference="LATER", review_on=today + timedelta(days=30))
+    lifted = LegalHoldFactory(reference="LIFTED", review_on=today - timedelta(days=1))
+    legal_hold_lift(hold=lifted, staff=lifted.created_by, reason="Done")
+    client.force_login(PrivacyOfficerFactory())
+    response = client.get(reverse("admin:compliance_legalhold_changelist"), {"status": "review"})
+    assert [h.pk for h in response.context["cl"].result_list] == [due.pk]

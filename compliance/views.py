@@ -1,0 +1,22 @@
+"""/me/disclosures/ (the customer's own, once they may see them) and
+/privacy/transparency/ (public yearly counts)."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .models import Disclosure
+from .selectors import disclosures_for, transparency_report
+
+
+@login_required
+@require_GET
+def disclosures(request: HttpRequest) -> HttpResponse:
+    return render(request, "compliance/disclosures.html", {"disclosures": disclosures_for(user=request.user)})
+
+
+@require_GET
+def transparency(request: HttpRequest) -> HttpResponse:
+    context = {"years": transparency_report(), "kinds": [label for _value, label in Disclosure.AuthorityKind.choices]}
+    return render(request, "compliance/transparency.html", context)
