@@ -20,6 +20,7 @@ _SUPPORT_PERMISSIONS = [
     "accesslogs.view_site",
     "exports.view_dataexport",
     "erasure.view_erasurerequest",
+    "accounts.suspend_user",
 ]
 
 GROUP_PERMISSIONS: dict[str, list[str]] = {

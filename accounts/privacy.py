@@ -44,6 +44,7 @@ def _account_export(user: User) -> list[dict]:
             "email": user.email,
             "joined": user.date_joined.isoformat(),
             "last_sign_in": user.last_login.isoformat() if user.last_login else None,
+            "suspended_since": user.suspended_at.isoformat() if user.suspended_at else None,
             "email_addresses": [
                 {"email": e.email, "verified": e.verified, "primary": e.primary}
                 for e in EmailAddress.objects.filter(user=user)
@@ -82,7 +83,13 @@ register(
         key="account",
         label=_("Account"),
         description=_("What lets you sign in: your email addresses, password, two-factor methods and sessions."),
-        fields=(_("email addresses"), _("password (stored only as a hash)"), _("two-factor methods"), _("sessions")),
+        fields=(
+            _("email addresses"),
+            _("password (stored only as a hash)"),
+            _("two-factor methods"),
+            _("sessions"),
+            _("whether our staff suspended the account, and since when"),
+        ),
         purpose=_("To give you, and only you, access to your data."),
         legal_basis=_("Performance of our contract with you"),
         retention=LIFE_OF_ACCOUNT,

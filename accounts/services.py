@@ -334,3 +334,40 @@ def data_requests_remind_staff(*, now: datetime | None = None) -> int:
             )
         DataRequest.objects.filter(pk__in=reminded).update(reminded_at=now)
     return len(reminded)
+
+
+# --- Suspension by staff ----------------------------------------------------------
+
+
+@transaction.atomic
+def account_suspend(*, user: User, staff: User) -> bool:
+    """Suspend the account (SPEC §3): the customer can still sign in, but only to
+    export their data, delete the account or sign out (accounts.middleware). Returns
+    False when it was suspended already."""
+    if not User.objects.filter(pk=user.pk, suspended_at__isnull=True).update(suspended_at=timezone.now()):
+        return False
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.CHANGED,
+        category="account",
+        actor_kind=Actor.STAFF,
+        actor=staff,
+        note="suspended",
+    )
+    return True
+
+
+@transaction.atomic
+def account_reinstate(*, user: User, staff: User) -> bool:
+    """Lift a suspension. Returns False when the account was not suspended."""
+    if not User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None):
+        return False
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.CHANGED,
+        category="account",
+        actor_kind=Actor.STAFF,
+        actor=staff,
+        note="reinstated",
+    )
+    return True

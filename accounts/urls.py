@@ -20,4 +20,5 @@ urlpatterns = [
     path("delete/", erasure_views.delete_page, name="delete"),
     path("delete/requested/", erasure_views.delete_requested, name="delete_requested"),
     path("delete/cancel/<str:token>/", erasure_views.delete_cancel, name="delete_cancel"),
+    path("suspended/", views.suspended, name="suspended"),
 ]

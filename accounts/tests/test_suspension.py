@@ -1,0 +1,84 @@
+"""A customer suspended by staff can still sign in, but only to export their data,
+delete the account or sign out (SPEC §3); Support suspends and reinstates in the admin."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from accounts.groups import SUPPORT
+from accounts.models import ActivityEvent, User
+from accounts.services import account_reinstate, account_suspend
+from accounts.tests.factories import DEFAULT_PASSWORD, StaffUserFactory, VerifiedUserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def support():
+    staff = StaffUserFactory()
+    staff.groups.add(Group.objects.get(name=SUPPORT))
+    return staff
+
+
+@pytest.fixture
+def suspended(client, support):
+    customer = VerifiedUserFactory(language="en")
+    assert account_suspend(user=customer, staff=support) is True
+    response = client.post(reverse("account_login"), {"login": customer.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    return customer
+
+
+def test_a_suspended_customer_signs_in_and_sees_only_export_delete_and_sign_out(client, suspended):
+    assert client.get("/").url == reverse("me:suspended")
+    assert client.get(reverse("me:profile")).url == reverse("me:suspended")
+    assert client.get("/devices/").url == reverse("me:suspended")
+    page = client.get(reverse("me:suspended"))
+    assert page.status_code == 200
+    assert "Your account is suspended" in page.content.decode()
+    assert reverse("me:export") in page.content.decode() and reverse("me:delete") in page.content.decode()
+    # Export and delete are open (each asks for the password again first).
+    for name in ("me:export", "me:delete"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and reverse("me:suspended") not in response.url
+        assert response.url.startswith(reverse("account_reauthenticate"))
+    # Anything else sent is refused, and nothing changes.
+    response = client.post(reverse("me:profile_edit"), {"full_name": "Changed"})
+    assert response.status_code == 403
+    assert "Your account is suspended" in response.content.decode()
+    assert client.post(reverse("account_logout")).status_code == 302
+    assert client.get(reverse("me:suspended")).status_code == 302  # signed out: to sign-in
+
+
+def test_reinstated_customers_have_their_pages_back(client, suspended, support):
+    assert account_suspend(user=suspended, staff=support) is False  # already
+    assert account_reinstate(user=suspended, staff=support) is True
+    assert account_reinstate(user=suspended, staff=support) is False
+    assert client.get(reverse("me:profile")).status_code == 200
+    assert client.get(reverse("me:suspended")).url == reverse("home")
+    notes = list(ActivityEvent.objects.filter(user=suspended, actor=support).values_list("note", flat=True))
+    assert sorted(notes) == ["reinstated", "suspended"]
+
+
+def test_support_suspends_and_reinstates_from_the_customer_list(client, support):
+    customer = VerifiedUserFactory()
+    client.force_login(support)
+    url = reverse("admin:accounts_user_changelist")
+    response = client.post(url, {"action": "suspend", "_selected_action": [customer.pk, support.pk]})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    support.refresh_from_db()
+    assert customer.suspended_at is not None and support.suspended_at is None  # never oneself
+    client.post(url, {"action": "reinstate", "_selected_action": [customer.pk]})
+    assert User.objects.get(pk=customer.pk).suspended_at is None
+
+
+def test_staff_without_the_permission_cannot_suspend(client):
+    plain = StaffUserFactory()
+    plain.user_permissions.add(*Group.objects.get(name=SUPPORT).permissions.exclude(codename="suspend_user"))
+    customer = VerifiedUserFactory()
+    client.force_login(plain)
+    url = reverse("admin:accounts_user_changelist")
+    assert "suspend" not in client.get(url).context["action_form"].fields["action"].choices.__repr__()
+    client.post(url, {"action": "suspend", "_selected_action": [customer.pk]})
+    assert User.objects.get(pk=customer.pk).suspended_at is None
