@@ -1,6 +1,8 @@
 """Browser journey: Support suspends a customer in the admin; the customer signs in,
 is shown what they can still do, and takes their export; other pages lead back."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
@@ -26,6 +28,7 @@ def test_suspended_customer_can_only_export_delete_and_sign_out(page, portal):
     page.get_by_role("combobox", name="Action").select_option("suspend")
     button(page, "Go").click()
     expect(page.get_by_text("Customers suspended: 1.")).to_be_visible()
+    page.goto(f"{portal.url}/")
     sign_out(page, portal.url)
     assert User.objects.get(pk=customer.pk).suspended_at is not None
 
@@ -36,9 +39,12 @@ def test_suspended_customer_can_only_export_delete_and_sign_out(page, portal):
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account is suspended")
 
     expire_reauthentication(page)
+    page.goto(f"{portal.url}/me/suspended/")
     page.get_by_role("link", name="Export your data").click()
-    reauthenticate(page, DEFAULT_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Export your data")
     problems += _serious(page)
+    button(page, "Ask for an export").click()
+    reauthenticate(page, DEFAULT_PASSWORD)
+    expect(page.get_by_role("heading", name=re.compile(r"^Your export is (being prepared|ready)$"))).to_be_visible()
     sign_out(page, portal.url)
     assert problems == []
