@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy as _
 from .forms import ProfileForm
 from .models import ActivityEvent, DataRequest, Profile, User
 from .services import (
-    account_reinstate,
     account_suspend,
     data_request_answer,
     data_request_assign,
@@ -166,7 +165,7 @@ class UserAdmin(RecordsStaffViewsMixin, DjangoUserAdmin):
 
     @admin.action(permissions=["suspend"], description=_("Lift the suspension"))
     def reinstate(self, request, queryset) -> None:
-        done = sum(account_reinstate(user=u, staff=request.user) for u in queryset)
+        done = sum(account_suspend(user=u, staff=request.user, suspend=False) for u in queryset)
         self.message_user(request, _("Suspensions lifted: %(n)s.") % {"n": done}, messages.SUCCESS)
 
 

@@ -340,11 +340,13 @@ def data_requests_remind_staff(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def account_suspend(*, user: User, staff: User) -> bool:
+def account_suspend(*, user: User, staff: User, suspend: bool = True) -> bool:
     """Suspend the account (SPEC §3): the customer can still sign in, but only to
-    export their data, delete the account or sign out (accounts.middleware). Returns
-    False when it was suspended already."""
-    if not User.objects.filter(pk=user.pk, suspended_at__isnull=True).update(suspended_at=timezone.now()):
+    export their data, delete the account or sign out (accounts.middleware); with
+    `suspend=False`, lift the suspension. Returns False when there was nothing to
+    change."""
+    accounts = User.objects.filter(pk=user.pk, suspended_at__isnull=suspend)
+    if not accounts.update(suspended_at=timezone.now() if suspend else None):
         return False
     activity_record(
         user=user,
@@ -352,22 +354,6 @@ def account_suspend(*, user: User, staff: User) -> bool:
         category="account",
         actor_kind=Actor.STAFF,
         actor=staff,
-        note="suspended",
-    )
-    return True
-
-
-@transaction.atomic
-def account_reinstate(*, user: User, staff: User) -> bool:
-    """Lift a suspension. Returns False when the account was not suspended."""
-    if not User.objects.filter(pk=user.pk, suspended_at__isnull=False).update(suspended_at=None):
-        return False
-    activity_record(
-        user=user,
-        action=ActivityEvent.Action.CHANGED,
-        category="account",
-        actor_kind=Actor.STAFF,
-        actor=staff,
-        note="reinstated",
+        note="suspended" if suspend else "reinstated",
     )
     return True

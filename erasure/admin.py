@@ -6,24 +6,14 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import RecordsStaffViewsMixin
+from cloudportal.core.admin import ReadOnlyAdminMixin
 from cloudportal.core.pagination import CappedCountPaginator
 
 from .models import ErasureLedgerEntry, ErasureRequest
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(RecordsStaffViewsMixin, ReadOnlyAdmin):
+class ErasureRequestAdmin(RecordsStaffViewsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     viewed_category = "account_deletion"
     list_display = ["id", "customer_email", "status", "requested_at", "erase_after", "cancelled_at"]
     list_filter = ["status", "erase_after"]
@@ -39,7 +29,7 @@ class ErasureRequestAdmin(RecordsStaffViewsMixin, ReadOnlyAdmin):
 
 
 @admin.register(ErasureLedgerEntry)
-class ErasureLedgerEntryAdmin(ReadOnlyAdmin):
+class ErasureLedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["account_id", "erased_at", "email_hash"]
     list_filter = ["erased_at"]
     search_fields = ["=account_id"]

@@ -8,13 +8,14 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import RecordsStaffViewsMixin
+from cloudportal.core.admin import ReadOnlyAdminMixin
 from cloudportal.core.pagination import CappedCountPaginator
 
 from .models import DataExport
 
 
 @admin.register(DataExport)
-class DataExportAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
+class DataExportAdmin(RecordsStaffViewsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     viewed_category = "exports"
     list_display = ["id", "customer_email", "status", "created_at", "finished_at", "expires_at", "size"]
     list_filter = ["status", "created_at"]
@@ -41,12 +42,3 @@ class DataExportAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
     @admin.display(description=_("customer"), ordering="user__email")
     def customer_email(self, obj: DataExport) -> str:
         return obj.user.email
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

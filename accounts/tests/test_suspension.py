@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.groups import SUPPORT
 from accounts.models import ActivityEvent, User
-from accounts.services import account_reinstate, account_suspend
+from accounts.services import account_suspend
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffUserFactory, VerifiedUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +52,8 @@ def test_a_suspended_customer_signs_in_and_sees_only_export_delete_and_sign_out(
 
 def test_reinstated_customers_have_their_pages_back(client, suspended, support):
     assert account_suspend(user=suspended, staff=support) is False  # already
-    assert account_reinstate(user=suspended, staff=support) is True
-    assert account_reinstate(user=suspended, staff=support) is False
+    assert account_suspend(user=suspended, staff=support, suspend=False) is True
+    assert account_suspend(user=suspended, staff=support, suspend=False) is False
     assert client.get(reverse("me:profile")).status_code == 200
     assert client.get(reverse("me:suspended")).url == reverse("home")
     notes = list(ActivityEvent.objects.filter(user=suspended, actor=support).values_list("note", flat=True))
