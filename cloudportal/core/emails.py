@@ -9,22 +9,46 @@ messages go through the same path:
     <prefix>_message.txt   the text alternative
     <prefix>_message.html  the HTML alternative (optional: without it the text is
                            wrapped in templates/emails/layout.html)
+
+
+Mass mailings are queued with `emails_queue_bulk` (one INSERT ... SELECT, one row
+per recipient, unique per `dedup_key`) and rendered when delivered.
+
+Delivery (`emails_deliver_chunk`) claims a chunk of due rows with SELECT ... FOR
+UPDATE SKIP LOCKED, so two senders never hold the same row, and sends the chunk over
+one SMTP connection. Each message is written up to its final "." first; the row is
+then marked sent (committed), and only then is the "." sent that makes the server
+accept the message. A sender killed before that commit leaves no message behind (the
+server discards a message whose data never ended) and the row is sent again once its
+claim expires; killed after it, the message goes out once. The one case that cannot
+be told apart, a connection lost after the "." was sent, counts as sent: nobody gets
+a message twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import math
+import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from smtplib import SMTPException
+from smtplib import SMTPDataError, SMTPException, SMTPRecipientsRefused, SMTPSenderRefused, SMTPServerDisconnected
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 
 from .models import OutboundEmail
 
@@ -71,12 +95,18 @@ def email_queue(
     language: str | None = None,
     user=None,
     headers: dict | None = None,
+    dedup_key: str | None = None,
 ) -> OutboundEmail:
-    """Store the message and deliver it after the current transaction commits."""
+    """Store the message and deliver it after the current transaction commits.
+
+    With a `dedup_key`, a message already queued under that key is returned
+    instead and nothing new is stored or sent."""
     if user is not None and language is None:
         language = getattr(user, "language", None)
+    if dedup_key is not None and (existing := OutboundEmail.objects.filter(dedup_key=dedup_key).first()):
+        return existing
     rendered = email_render(template=template, context={"user": user, **(context or {})}, language=language)
-    email = OutboundEmail.objects.create(
+    email = OutboundEmail(
         user=user if user is not None and user.pk else None,
         to=to,
         template=template,
@@ -85,7 +115,15 @@ def email_queue(
         body_html=rendered.html,
         headers=headers or {},
         next_attempt_at=timezone.now(),
+        language=language or "",
+        dedup_key=dedup_key,
     )
+    if dedup_key is None:
+        email.save()
+    else:
+        # A concurrent caller may have stored the same key since the check above.
+        OutboundEmail.objects.bulk_create([email], ignore_conflicts=True)
+        email = OutboundEmail.objects.get(dedup_key=dedup_key)
     from .tasks import email_deliver
 
     email_id = email.pk
@@ -93,53 +131,329 @@ def email_queue(
     return email
 
 
-def email_deliver_now(*, email_id: int) -> bool:
-    """Send one pending email. Safe to call twice or at once: the row is locked
-    while it is sent and a sent row is never sent again. Returns True if sent."""
+def emails_queue_bulk(
+    *,
+    recipients: QuerySet,
+    template: str,
+    context: dict,
+    dedup_prefix: str,
+) -> int:
+    """Queue one message per recipient in one INSERT ... SELECT; returns how many
+    new rows were stored. `recipients` is a queryset of users. The body is rendered
+    when delivered, from `context` (see `email_context_load`), in each recipient's
+    language; the subject is rendered now, once per language. Each row's dedup key
+    is `dedup_prefix` + the user's id: queuing again stores nothing twice."""
+    languages = [code for code, _name in settings.LANGUAGES]
+    subjects = {
+        code: email_render(template=template, context=email_context_load(context), language=code).subject
+        for code in languages
+    }
+    users = recipients.order_by().values("id", "email", "language")
+    users_sql, users_params = users.query.sql_with_params()
+    table = OutboundEmail._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    language_case = "CASE u.language " + " ".join("WHEN %s THEN %s" for _ in languages) + " ELSE %s END"
+    language_params = [value for code in languages for value in (code, code)] + [settings.LANGUAGE_CODE]
+    subject_case = "CASE u.language " + " ".join("WHEN %s THEN %s" for _ in languages) + " ELSE %s END"
+    subject_params = [value for code in languages for value in (code, subjects[code][:500])]
+    subject_params.append(subjects[settings.LANGUAGE_CODE][:500])
+    json_cast = "CAST(%s AS jsonb)" if postgres else "%s"
+    now = timezone.now()
+    sql = f"""
+        INSERT INTO {table} (user_id, "to", template, subject, body_text, body_html, headers, status, attempts,
+                             last_error, created_at, next_attempt_at, sent_at, dedup_key, language, context, claim,
+                             claimed_until)
+        SELECT u.id, u.email, %s, {subject_case}, '', '', {json_cast}, %s, 0, '', %s, %s, NULL,
+               %s || CAST(u.id AS text), {language_case}, {json_cast}, '', NULL
+        FROM ({users_sql}) AS u
+        ON CONFLICT (dedup_key) DO NOTHING
+    """  # noqa: S608 - table and SQL fragments are the project's own; values are parameters
+    params = [
+        template,
+        *subject_params,
+        "{}",
+        OutboundEmail.Status.PENDING,
+        now,
+        now,
+        dedup_prefix,
+        *language_params,
+        json.dumps(context),
+        *users_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        stored = cursor.rowcount
+    if stored:
+        emails_send_soon(count=stored)
+    return stored
+
+
+def email_context_load(context: dict) -> dict:
+    """The template context of a row rendered at delivery. `{"loader": "dotted.path",
+    "args": {...}}` calls the loader with the args (ids, so the row stays small);
+    anything else is the context itself."""
+    if "loader" in context:
+        return import_string(context["loader"])(**context.get("args", {}))
+    return dict(context)
+
+
+def emails_send_soon(*, count: int) -> None:
+    """After the current transaction commits, start enough chunk senders for `count`
+    messages (at most EMAIL_SENDERS; each goes on until nothing is due)."""
+    from .tasks import emails_send_chunk
+
+    senders = min(settings.EMAIL_SENDERS, math.ceil(count / settings.EMAIL_CHUNK_SIZE))
+    transaction.on_commit(lambda: [emails_send_chunk.delay() for _ in range(senders)])
+
+
+@dataclass
+class ChunkResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list[int]]:
+    """Claim up to `limit` pending rows (those due, or the `ids` given) for one sender.
+
+    Rows another transaction is claiming are skipped (SKIP LOCKED), as are rows
+    whose claim has not expired, so two senders never hold the same row. A claim
+    expires after EMAIL_CLAIM_SECONDS: the rows of a sender that died are sent by
+    another one then."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
     with transaction.atomic():
-        email = (
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=email_id, status=OutboundEmail.Status.PENDING)
-            .first()
+        rows = OutboundEmail.objects.select_for_update(skip_locked=True).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), status=OutboundEmail.Status.PENDING
         )
-        if email is None:
-            return False
-        message = EmailMultiAlternatives(
-            subject=email.subject,
-            body=email.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[email.to],
-            headers=email.headers or None,
-        )
-        if email.body_html:
-            message.attach_alternative(email.body_html, "text/html")
-        email.attempts += 1
+        if ids is None:
+            rows = rows.filter(next_attempt_at__lte=now).order_by("next_attempt_at")
+        else:
+            rows = rows.filter(pk__in=ids).order_by("pk")
+        claimed = list(rows.values_list("pk", flat=True)[:limit])
+        if claimed:
+            OutboundEmail.objects.filter(pk__in=claimed).update(
+                claim=token, claimed_until=now + timedelta(seconds=settings.EMAIL_CLAIM_SECONDS)
+            )
+    return token, claimed
+
+
+class _ClaimLost(Exception):
+    """Another sender holds the row now (our claim expired): this one must not send it."""
+
+
+class _RejectedAfterMark(Exception):
+    """The server refused the message at its final "." after the row was marked sent."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class _Sender:
+    """One connection for a chunk. `deliver(message, mark)` calls `mark()` (which
+    commits the row as sent) at the last moment before the server accepts."""
+
+    def __init__(self) -> None:
+        self.backend = get_connection(fail_silently=False)
+        self.smtp = isinstance(self.backend, SMTPBackend)
+
+    def open(self) -> None:
+        self.backend.open()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, SMTPException):
+            self.backend.close()
+
+    def deliver(self, message: EmailMultiAlternatives, mark: Callable[[], bool]) -> None:
+        if not self.smtp:
+            # Console, memory: nothing can be half-sent.
+            self.backend.send_messages([message])
+            if not mark():
+                raise _ClaimLost
+            return
+        smtp = self.backend.connection
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        sender = sanitize_address(message.from_email, encoding)
+        data = _LEADING_DOT.sub(b"..", message.message().as_bytes(linesep="\r\n"))
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        smtp.ehlo_or_helo_if_needed()
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            smtp.rset()
+            raise SMTPSenderRefused(code, reply, sender)
+        for recipient in (sanitize_address(address, encoding) for address in message.recipients()):
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                smtp.rset()
+                raise SMTPRecipientsRefused({recipient: (code, reply)})
+        code, reply = smtp.docmd("data")
+        if code != 354:
+            smtp.rset()
+            raise SMTPDataError(code, reply)
+        smtp.send(data)
+        if not mark():
+            # Drop the connection before the final ".": the server discards the message.
+            smtp.close()
+            raise _ClaimLost
         try:
-            message.send()
-        except (OSError, SMTPException) as exc:
-            # The error class only: SMTP errors can echo the recipient back.
-            email.last_error = type(exc).__name__
-            if email.attempts >= MAX_ATTEMPTS:
-                email.status = OutboundEmail.Status.FAILED
-                logger.error("email %s failed for good after %s attempts", email.pk, email.attempts)
-            else:
-                email.next_attempt_at = timezone.now() + timedelta(minutes=2**email.attempts)
-                logger.warning("email %s not sent (%s), will retry", email.pk, email.last_error)
-            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            return False
-        email.status = OutboundEmail.Status.SENT
-        email.sent_at = timezone.now()
-        email.body_text = ""
-        email.body_html = ""
-        email.last_error = ""
-        email.save(update_fields=["attempts", "status", "sent_at", "body_text", "body_html", "last_error"])
-        return True
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
+        except (OSError, SMTPServerDisconnected):
+            # The whole message reached the server; whether it kept it cannot be known.
+            # Counted as sent, so that nobody gets it twice.
+            logger.warning("connection lost after a message's end; counted as sent")
+            return
+        if code != 250:
+            raise _RejectedAfterMark(SMTPDataError(code, reply))
 
 
-def emails_due(*, limit: int = 1000) -> list[int]:
-    """Ids of pending emails whose next attempt is due."""
-    return list(
-        OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING, next_attempt_at__lte=timezone.now())
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+class _Renderer:
+    """Bodies of rows rendered at delivery, once per template, language and context."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, str, str], RenderedEmail] = {}
+
+    def bodies(self, email: OutboundEmail) -> tuple[str, str]:
+        if email.context is None or email.body_text:
+            return email.body_text, email.body_html
+        key = (email.template, email.language, json.dumps(email.context, sort_keys=True))
+        if key not in self._done:
+            self._done[key] = email_render(
+                template=email.template,
+                context=email_context_load(email.context),
+                language=email.language or settings.LANGUAGE_CODE,
+            )
+        rendered = self._done[key]
+        return rendered.text, rendered.html
+
+
+def _mark_sent(*, email_id: int, token: str) -> bool:
+    """The row is sent, committed now; False if the claim was lost meanwhile."""
+    return bool(
+        OutboundEmail.objects.filter(pk=email_id, claim=token, status=OutboundEmail.Status.PENDING).update(
+            status=OutboundEmail.Status.SENT,
+            attempts=F("attempts") + 1,
+            sent_at=timezone.now(),
+            body_text="",
+            body_html="",
+            last_error="",
+            claim="",
+            claimed_until=None,
+        )
     )
+
+
+def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
+    """A failed attempt: back off, or give up after MAX_ATTEMPTS; the claim is released."""
+    # The error class only: SMTP errors can echo the recipient back.
+    email.attempts += 1
+    email.last_error = type(error).__name__
+    email.status = OutboundEmail.Status.PENDING
+    email.sent_at = None
+    if email.attempts >= MAX_ATTEMPTS:
+        email.status = OutboundEmail.Status.FAILED
+        logger.error("email %s failed for good after %s attempts", email.pk, email.attempts)
+    else:
+        email.next_attempt_at = timezone.now() + timedelta(minutes=2**email.attempts)
+        logger.warning("email %s not sent (%s), will retry", email.pk, email.last_error)
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        attempts=email.attempts,
+        last_error=email.last_error,
+        status=email.status,
+        sent_at=None,
+        next_attempt_at=email.next_attempt_at,
+        claim="",
+        claimed_until=None,
+    )
+
+
+def _message(email: OutboundEmail, renderer: _Renderer) -> EmailMultiAlternatives:
+    text, html = renderer.bodies(email)
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        headers=email.headers or None,
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    return message
+
+
+def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = None) -> ChunkResult:
+    """Claim a chunk of due rows (or the `ids` given) and send it over one connection.
+
+    Safe to run twice or at once (see the module's docstring). A message the server
+    refuses is retried with backoff; a connection that cannot be opened puts the
+    whole chunk off."""
+    limit = limit or settings.EMAIL_CHUNK_SIZE
+    token, claimed = emails_claim(limit=limit, ids=ids)
+    result = ChunkResult(claimed=len(claimed))
+    if not claimed:
+        return result
+    emails = list(OutboundEmail.objects.filter(pk__in=claimed, claim=token).order_by("pk"))
+    sender = _Sender()
+    postgres = connection.vendor == "postgresql"
+    try:
+        sender.open()
+    except (OSError, SMTPException) as exc:
+        for email in emails:
+            _failure_record(email=email, error=exc)
+        result.failed = len(emails)
+        return result
+    renderer = _Renderer()
+    if postgres:
+        # The "sent" marks are committed one by one; a worker killed after a commit
+        # cannot undo it, so waiting for the disk on each would only slow delivery.
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        for email in emails:
+            try:
+                sender.deliver(_message(email, renderer), lambda pk=email.pk: _mark_sent(email_id=pk, token=token))
+            except _ClaimLost:
+                logger.warning("email %s: claim lost to another sender; chunk stopped", email.pk)
+                break
+            except _RejectedAfterMark as exc:
+                _failure_record(email=email, error=exc.error)
+                result.failed += 1
+            except (SMTPSenderRefused, SMTPRecipientsRefused, SMTPDataError) as exc:
+                _failure_record(email=email, error=exc)
+                result.failed += 1
+            except (OSError, SMTPException) as exc:
+                # The connection is gone: this row is retried later, the others are released.
+                _failure_record(email=email, error=exc)
+                result.failed += 1
+                break
+            else:
+                result.sent += 1
+    finally:
+        sender.close()
+        OutboundEmail.objects.filter(claim=token, status=OutboundEmail.Status.PENDING).update(
+            claim="", claimed_until=None
+        )
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+    return result
+
+
+def email_deliver_now(*, email_id: int) -> bool:
+    """Send one pending email. Safe to call twice or at once: a claimed or sent row
+    is never sent again. Returns True if sent."""
+    return emails_deliver_chunk(ids=[email_id], limit=1).sent == 1
+
+
+def emails_due_count(*, cap: int = 100_000) -> int:
+    """How many pending emails are due now (counted up to `cap`)."""
+    now = timezone.now()
+    due = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    return due[:cap].count()

@@ -239,6 +239,11 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"{OPERATOR_NAME} <privacy@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#: Emails sent over one SMTP connection, and senders working side by side on a backlog.
+EMAIL_CHUNK_SIZE = env.int("EMAIL_CHUNK_SIZE", default=200)
+EMAIL_SENDERS = env.int("EMAIL_SENDERS", default=2)
+#: Seconds a sender holds the emails it claimed; a dead sender's emails go out after.
+EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=600)
 
 # --- Celery -----------------------------------------------------------------
 
