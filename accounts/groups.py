@@ -28,6 +28,15 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "policies.view_statementversion",
         "policies.add_statementversion",
         "policies.change_statementversion",
+        "policies.publish_statementversion",
+        "policies.view_statementacceptance",
+        "policies.view_processor",
+        "policies.add_processor",
+        "policies.change_processor",
+        "policies.delete_processor",
+        "policies.view_announcement",
+        "policies.add_announcement",
+        "policies.change_announcement",
     ],
 }
 

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cloudportal.core.middleware.UserSessionActivityMiddleware",
+    "policies.middleware.StatementAcceptanceMiddleware",
 ]
 
 ROOT_URLCONF = "cloudportal.urls"
@@ -160,6 +161,7 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -215,6 +217,11 @@ ACCESS_LOG_PARTITIONS_AHEAD = env.int("ACCESS_LOG_PARTITIONS_AHEAD", default=3)
 #: Largest request body accepted by POST /api/ingest/sessions, in bytes.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=64 * 1024 * 1024)
 
+# --- Privacy statement --------------------------------------------------------
+
+#: A material change to the statement is announced at least this many days ahead.
+POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
+
 # --- Static files -----------------------------------------------------------
 
 STATIC_URL = "/static/"
@@ -269,6 +276,10 @@ CELERY_BEAT_SCHEDULE = {
     "remind-staff-of-data-requests": {
         "task": "accounts.tasks.data_requests_remind",
         "schedule": 24 * 60 * 60.0,
+    },
+    "statement-switch-over": {
+        "task": "policies.tasks.statements_switch_over",
+        "schedule": 60.0,
     },
     "create-session-partitions-ahead": {
         "task": "accesslogs.tasks.partitions_create_ahead",

@@ -69,6 +69,8 @@ def _fill(user):
     from accounts.services import data_request_file, preferences_update, profile_update
     from cloudportal.core.emails import email_queue
     from devices.services import device_add
+    from policies.services import statement_accept
+    from policies.tests.factories import PublishedVersionFactory
 
     profile_update(user=user, actor=user, data={"full_name": "Someone", "iban": "FR1420041010050500013M02606"})
     preferences_update(user=user, actor=user, data={"email_service_improvement": True, "language": "fr"})
@@ -77,6 +79,7 @@ def _fill(user):
     collector, _token = collector_create(name=f"Registry test {user.pk}")
     sessions_record(collector, [{"mac": device.mac, "site": "Gare de Lyon"}])
     email_queue(to=user.email, user=user, template="emails/deletion_notice", context={"category": "x", "fields": []})
+    statement_accept(user=user, version=PublishedVersionFactory(), ip_address="192.0.2.7", user_agent="Firefox")
 
 
 @pytest.mark.django_db

@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def statement_notices_queue(version_id: int) -> int:
+    """Idempotent: a notice already queued for a customer and version is kept as is."""
+    return services.statement_notices_queue(version_id=version_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def statements_switch_over() -> int | None:
+    return services.statements_switch_over()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def announcement_queue(announcement_id: int) -> int:
+    """Idempotent: each customer's email has a dedup key."""
+    return services.announcement_queue_emails(announcement_id=announcement_id)
