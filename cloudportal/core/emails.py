@@ -435,12 +435,13 @@ def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = No
                 result.sent += 1
     finally:
         sender.close()
-        OutboundEmail.objects.filter(claim=token, status=OutboundEmail.Status.PENDING).update(
-            claim="", claimed_until=None
-        )
         if postgres:
             with connection.cursor() as cursor:
                 cursor.execute("RESET synchronous_commit")
+    # Rows left untried go back to the pool at once. A sender that dies instead
+    # (killed, or interrupted by a BaseException) leaves them claimed until the
+    # claim expires: whether its last message went out is then settled by its mark.
+    OutboundEmail.objects.filter(claim=token, status=OutboundEmail.Status.PENDING).update(claim="", claimed_until=None)
     return result
 
 
