@@ -9,7 +9,17 @@ from accounts.tests.test_journeys import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VISITOR_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/privacy/", "/nowhere/"]
+VISITOR_PAGES = [
+    "/",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/privacy/",
+    "/privacy/versions/",
+    "/privacy/processors/",
+    "/privacy/cookies/",
+    "/nowhere/",
+]
 CUSTOMER_PAGES = [
     "/",
     "/me/",
@@ -18,6 +28,7 @@ CUSTOMER_PAGES = [
     "/me/data/",
     "/me/activity/",
     "/me/requests/",
+    "/me/acceptances/",
     "/devices/",
     "/logs/",
     "/accounts/email/",
