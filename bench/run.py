@@ -19,7 +19,7 @@ from bench import common
 from bench.common import Result
 
 #: In the order they run.
-BENCHMARKS = ["ingest", "logs"]
+BENCHMARKS = ["ingest", "logs", "notice"]
 
 
 def main(argv: list[str] | None = None) -> int:

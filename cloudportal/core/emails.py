@@ -32,18 +32,21 @@ import json
 import logging
 import math
 import re
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import make_msgid
 from smtplib import SMTPDataError, SMTPException, SMTPRecipientsRefused, SMTPSenderRefused, SMTPServerDisconnected
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
+from django.core.mail.utils import DNS_NAME
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -263,34 +266,33 @@ class _Sender:
 
     def open(self) -> None:
         self.backend.open()
+        if self.smtp:
+            # The final "." is a separate small write after the message: without
+            # TCP_NODELAY it would wait for the server's delayed ACK (~40 ms) each time.
+            self.backend.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def close(self) -> None:
         with contextlib.suppress(OSError, SMTPException):
             self.backend.close()
 
-    def deliver(self, message: EmailMultiAlternatives, mark: Callable[[], bool]) -> None:
+    def deliver(self, email: OutboundEmail, renderer: _Renderer, mark: Callable[[], bool]) -> None:
         if not self.smtp:
             # Console, memory: nothing can be half-sent.
-            self.backend.send_messages([message])
+            self.backend.send_messages([renderer.message(email)])
             if not mark():
                 raise _ClaimLost
             return
         smtp = self.backend.connection
-        encoding = message.encoding or settings.DEFAULT_CHARSET
-        sender = sanitize_address(message.from_email, encoding)
-        data = _LEADING_DOT.sub(b"..", message.message().as_bytes(linesep="\r\n"))
-        if not data.endswith(b"\r\n"):
-            data += b"\r\n"
+        sender, recipient, data = renderer.wire(email)
         smtp.ehlo_or_helo_if_needed()
         code, reply = smtp.mail(sender)
         if code != 250:
             smtp.rset()
             raise SMTPSenderRefused(code, reply, sender)
-        for recipient in (sanitize_address(address, encoding) for address in message.recipients()):
-            code, reply = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                smtp.rset()
-                raise SMTPRecipientsRefused({recipient: (code, reply)})
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            smtp.rset()
+            raise SMTPRecipientsRefused({recipient: (code, reply)})
         code, reply = smtp.docmd("data")
         if code != 354:
             smtp.rset()
@@ -312,40 +314,85 @@ class _Sender:
             raise _RejectedAfterMark(SMTPDataError(code, reply))
 
 
+_PLACEHOLDER = "recipient@placeholder.invalid"
+_MESSAGE_ID = re.compile(rb"^Message-ID: [^\r]*\r\n", re.MULTILINE | re.IGNORECASE)
+
+
+def _stuffed(data: bytes) -> bytes:
+    """Message bytes as sent inside DATA: leading dots doubled, ending with CRLF."""
+    data = _LEADING_DOT.sub(b"..", data)
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
 class _Renderer:
-    """Bodies of rows rendered at delivery, once per template, language and context."""
+    """Messages of a chunk. Rows rendered at delivery (a mass mailing) share their
+    bodies: each template, language and context is rendered and turned into MIME
+    once, and each recipient's copy differs only by its To and Message-ID headers."""
 
     def __init__(self) -> None:
-        self._done: dict[tuple[str, str, str], RenderedEmail] = {}
+        self._rendered: dict[tuple[str, str, str], RenderedEmail] = {}
+        self._wire: dict[tuple, tuple[bytes, bytes]] = {}
+        self._sender: str | None = None
 
     def bodies(self, email: OutboundEmail) -> tuple[str, str]:
         if email.context is None or email.body_text:
             return email.body_text, email.body_html
         key = (email.template, email.language, json.dumps(email.context, sort_keys=True))
-        if key not in self._done:
-            self._done[key] = email_render(
+        if key not in self._rendered:
+            self._rendered[key] = email_render(
                 template=email.template,
                 context=email_context_load(email.context),
                 language=email.language or settings.LANGUAGE_CODE,
             )
-        rendered = self._done[key]
+        rendered = self._rendered[key]
         return rendered.text, rendered.html
+
+    def message(self, email: OutboundEmail, to: str | None = None) -> EmailMultiAlternatives:
+        text, html = self.bodies(email)
+        message = EmailMultiAlternatives(
+            subject=email.subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[to or email.to],
+            headers=email.headers or None,
+        )
+        if html:
+            message.attach_alternative(html, "text/html")
+        return message
+
+    def wire(self, email: OutboundEmail) -> tuple[str, str, bytes]:
+        """(envelope sender, envelope recipient, DATA bytes) for SMTP."""
+        if self._sender is None:
+            self._sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
+        shared = email.context is not None and not email.body_text and email.to.isascii() and "\n" not in email.to
+        if not shared:
+            message = self.message(email)
+            recipient = sanitize_address(email.to, message.encoding or settings.DEFAULT_CHARSET)
+            return self._sender, recipient, _stuffed(message.message().as_bytes(linesep="\r\n"))
+        key = (email.template, email.language, json.dumps(email.context, sort_keys=True), email.subject)
+        key += (json.dumps(email.headers, sort_keys=True),)
+        if key not in self._wire:
+            data = self.message(email, to=_PLACEHOLDER).message().as_bytes(linesep="\r\n")
+            end = data.index(b"\r\n\r\n") + 2
+            self._wire[key] = (data[:end], _stuffed(data[end:]))
+        headers, body = self._wire[key]
+        headers = headers.replace(f"To: {_PLACEHOLDER}\r\n".encode(), f"To: {email.to}\r\n".encode(), 1)
+        message_id = f"Message-ID: {make_msgid(domain=DNS_NAME)}\r\n".encode()
+        headers = _MESSAGE_ID.sub(lambda _match: message_id, headers, count=1)
+        return self._sender, email.to, headers + body
 
 
 def _mark_sent(*, email_id: int, token: str) -> bool:
-    """The row is sent, committed now; False if the claim was lost meanwhile."""
-    return bool(
-        OutboundEmail.objects.filter(pk=email_id, claim=token, status=OutboundEmail.Status.PENDING).update(
-            status=OutboundEmail.Status.SENT,
-            attempts=F("attempts") + 1,
-            sent_at=timezone.now(),
-            body_text="",
-            body_html="",
-            last_error="",
-            claim="",
-            claimed_until=None,
+    """The row is sent, committed now; False if the claim was lost meanwhile. One
+    plain statement: it runs once per message, between the body and its final "."."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OutboundEmail._meta.db_table} SET status = %s, attempts = attempts + 1, sent_at = %s, "  # noqa: S608
+            "body_text = '', body_html = '', last_error = '', claim = '', claimed_until = NULL "
+            "WHERE id = %s AND claim = %s AND status = %s",
+            [OutboundEmail.Status.SENT, timezone.now(), email_id, token, OutboundEmail.Status.PENDING],
         )
-    )
+        return cursor.rowcount == 1
 
 
 def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
@@ -370,20 +417,6 @@ def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
         claim="",
         claimed_until=None,
     )
-
-
-def _message(email: OutboundEmail, renderer: _Renderer) -> EmailMultiAlternatives:
-    text, html = renderer.bodies(email)
-    message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to],
-        headers=email.headers or None,
-    )
-    if html:
-        message.attach_alternative(html, "text/html")
-    return message
 
 
 def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = None) -> ChunkResult:
@@ -416,7 +449,7 @@ def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = No
     try:
         for email in emails:
             try:
-                sender.deliver(_message(email, renderer), lambda pk=email.pk: _mark_sent(email_id=pk, token=token))
+                sender.deliver(email, renderer, lambda pk=email.pk: _mark_sent(email_id=pk, token=token))
             except _ClaimLost:
                 logger.warning("email %s: claim lost to another sender; chunk stopped", email.pk)
                 break
