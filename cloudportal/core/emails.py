@@ -32,11 +32,12 @@ import json
 import logging
 import math
 import re
+import select
 import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from smtplib import SMTPDataError, SMTPException, SMTPRecipientsRefused, SMTPSenderRefused, SMTPServerDisconnected
 
@@ -45,7 +46,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -216,7 +217,7 @@ class ChunkResult:
     failed: int = 0
 
 
-def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list[int]]:
+def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list[int], datetime]:
     """Claim up to `limit` pending rows (those due, or the `ids` given) for one sender.
 
     Rows another transaction is claiming are skipped (SKIP LOCKED), as are rows
@@ -225,6 +226,7 @@ def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list
     another one then."""
     token = uuid.uuid4().hex
     now = timezone.now()
+    until = now + timedelta(seconds=settings.EMAIL_CLAIM_SECONDS)
     with transaction.atomic():
         rows = OutboundEmail.objects.select_for_update(skip_locked=True).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), status=OutboundEmail.Status.PENDING
@@ -235,10 +237,8 @@ def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list
             rows = rows.filter(pk__in=ids).order_by("pk")
         claimed = list(rows.values_list("pk", flat=True)[:limit])
         if claimed:
-            OutboundEmail.objects.filter(pk__in=claimed).update(
-                claim=token, claimed_until=now + timedelta(seconds=settings.EMAIL_CLAIM_SECONDS)
-            )
-    return token, claimed
+            OutboundEmail.objects.filter(pk__in=claimed).update(claim=token, claimed_until=until)
+    return token, claimed, until
 
 
 class _ClaimLost(Exception):
@@ -275,11 +275,13 @@ class _Sender:
         with contextlib.suppress(OSError, SMTPException):
             self.backend.close()
 
-    def deliver(self, email: OutboundEmail, renderer: _Renderer, mark: Callable[[], bool]) -> None:
+    def deliver(self, email: OutboundEmail, renderer: _Renderer, mark: Callable[..., bool]) -> None:
+        """Send one message. `mark(then)` marks the row sent and calls `then` (which
+        sends the final ".") once the mark has left this process."""
         if not self.smtp:
             # Console, memory: nothing can be half-sent.
             self.backend.send_messages([renderer.message(email)])
-            if not mark():
+            if not mark(None):
                 raise _ClaimLost
             return
         smtp = self.backend.connection
@@ -298,12 +300,17 @@ class _Sender:
             smtp.rset()
             raise SMTPDataError(code, reply)
         smtp.send(data)
-        if not mark():
-            # Drop the connection before the final ".": the server discards the message.
-            smtp.close()
+        try:
+            marked = mark(lambda: smtp.send(b".\r\n"))
+        except (OSError, SMTPServerDisconnected) as exc:
+            # The final "." could not be sent: the server discards the message.
+            raise _RejectedAfterMark(exc) from exc
+        if not marked:
+            # Our claim was taken over (checked against before each message, so this
+            # means someone changed the row by hand): stop this chunk.
+            logger.error("email %s: sent although its claim was lost", email.pk)
             raise _ClaimLost
         try:
-            smtp.send(b".\r\n")
             code, reply = smtp.getreply()
         except (OSError, SMTPServerDisconnected):
             # The whole message reached the server; whether it kept it cannot be known.
@@ -382,17 +389,58 @@ class _Renderer:
         return self._sender, email.to, headers + body
 
 
-def _mark_sent(*, email_id: int, token: str) -> bool:
-    """The row is sent, committed now; False if the claim was lost meanwhile. One
-    plain statement: it runs once per message, between the body and its final "."."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {OutboundEmail._meta.db_table} SET status = %s, attempts = attempts + 1, sent_at = %s, "  # noqa: S608
-            "body_text = '', body_html = '', last_error = '', claim = '', claimed_until = NULL "
-            "WHERE id = %s AND claim = %s AND status = %s",
-            [OutboundEmail.Status.SENT, timezone.now(), email_id, token, OutboundEmail.Status.PENDING],
-        )
-        return cursor.rowcount == 1
+_MARK_SQL = (
+    f"UPDATE {OutboundEmail._meta.db_table} SET status = 'sent', attempts = attempts + 1, sent_at = %s, "  # noqa: S608
+    "body_text = '', body_html = '', last_error = '', claim = '', claimed_until = NULL "
+    "WHERE id = %s AND claim = %s AND status = 'pending'"
+)
+
+
+def _mark_sent(*, email_id: int, token: str, then: Callable[[], object] | None = None) -> bool:
+    """Mark the row sent (committed); False if it was not ours to mark.
+
+    On PostgreSQL the statement is sent and `then` (the final ".") is called as soon
+    as it has left this process, before waiting for the answer: the database commits
+    a statement it has received even if the sender dies, so a sender killed at any
+    point has either not asked for the mark (no "." sent either: the message is
+    retried) or asked for it and sent the "." a few microseconds later. Elsewhere
+    the mark is committed first, then `then` runs."""
+    params = [timezone.now(), email_id, token]
+    if connection.vendor != "postgresql" or then is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_MARK_SQL, params)
+            marked = cursor.rowcount == 1
+        if then is not None:
+            then()
+        return marked
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    sql = _MARK_SQL.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1).encode()
+    pgconn.send_query_params(sql, [params[0].isoformat().encode(), str(email_id).encode(), token.encode()])
+    while pgconn.flush():  # 1 while part of the statement is still to be written
+        select.select([], [pgconn.socket], [])
+    try:
+        then()
+    finally:
+        rows = _pg_rows_changed(pgconn)
+    return rows == 1
+
+
+def _pg_rows_changed(pgconn) -> int:
+    """Wait for the results of a statement sent with send_query_params."""
+    from psycopg import pq
+
+    rows = 0
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            return rows
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise DatabaseError(result.error_message.decode(errors="replace"))
+        rows += result.command_tuples or 0
 
 
 def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
@@ -426,7 +474,9 @@ def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = No
     refuses is retried with backoff; a connection that cannot be opened puts the
     whole chunk off."""
     limit = limit or settings.EMAIL_CHUNK_SIZE
-    token, claimed = emails_claim(limit=limit, ids=ids)
+    token, claimed, claimed_until = emails_claim(limit=limit, ids=ids)
+    # Stop well before the claim expires and another sender may take the rows.
+    stop_at = claimed_until - timedelta(seconds=settings.EMAIL_CLAIM_SECONDS / 4)
     result = ChunkResult(claimed=len(claimed))
     if not claimed:
         return result
@@ -448,8 +498,13 @@ def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = No
             cursor.execute("SET synchronous_commit TO OFF")
     try:
         for email in emails:
+            if timezone.now() >= stop_at:
+                logger.warning("chunk stopped before its claim expires; the rest is released")
+                break
             try:
-                sender.deliver(email, renderer, lambda pk=email.pk: _mark_sent(email_id=pk, token=token))
+                sender.deliver(
+                    email, renderer, lambda then, pk=email.pk: _mark_sent(email_id=pk, token=token, then=then)
+                )
             except _ClaimLost:
                 logger.warning("email %s: claim lost to another sender; chunk stopped", email.pk)
                 break

@@ -162,11 +162,11 @@ def test_a_sender_dying_before_its_mark_leaves_no_message_and_the_next_sends_it_
     real_mark = outbox._mark_sent
     calls = {"n": 0}
 
-    def mark_then_die(*, email_id, token):
+    def mark_then_die(*, email_id, token, then=None):
         calls["n"] += 1
         if calls["n"] == 3:  # dies with the third message written up to its final "."
             raise SenderDied
-        return real_mark(email_id=email_id, token=token)
+        return real_mark(email_id=email_id, token=token, then=then)
 
     monkeypatch.setattr(outbox, "_mark_sent", mark_then_die)
     with pytest.raises(SenderDied):
