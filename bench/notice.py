@@ -17,8 +17,9 @@ server, each customer exactly once, also with a worker killed mid-run.
   queuing to the last message counted by the server; this process stands in for beat
   and calls `emails_send_pending` every BENCH_NOTICE_BEAT_SECONDS (10).
 - Run 1: every worker throughout. Run 2: one worker is killed with SIGKILL once 30 %
-  of the messages have arrived; the chunk it held goes out after its claim expires
-  (EMAIL_CLAIM_SECONDS, 20 here), sent by the surviving worker.
+  of the messages have arrived and started again 5 s later, as a process manager
+  would; the chunk it held goes out after its claim expires (EMAIL_CLAIM_SECONDS, 20
+  here).
 - Baseline, same run: smtplib sending 20,000 prebuilt messages over one connection
   to the same server, no database: the rate the SMTP server itself allows.
 
@@ -54,6 +55,7 @@ CLAIM_SECONDS = common.env_int("BENCH_NOTICE_CLAIM_SECONDS", 20)
 BEAT_SECONDS = common.env_int("BENCH_NOTICE_BEAT_SECONDS", 10)
 WORKERS = common.env_int("BENCH_NOTICE_WORKERS", 4)
 KILL_AT = 0.3
+RESTART_AFTER = 5  # seconds, as a process manager would
 TARGET_QUEUE_SECONDS = 60
 TARGET_RATE = 1_000
 BASELINE_MESSAGES = 20_000
@@ -175,29 +177,39 @@ class Workers:
             "EMAIL_CLAIM_SECONDS": str(CLAIM_SECONDS),
             "LOG_LEVEL": "WARNING",
         }
-        celery = Path(sys.executable).with_name("celery")
+        self.env, self.workdir = env, workdir
         self.names: list[str] = []
         self.processes: list[subprocess.Popen] = []
         self.logs: list[Path] = []
         for i in range(WORKERS):
-            name = f"bench-notice-{i}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-            log = workdir / f"worker-{i}.log"
-            command = [str(celery), "-A", "cloudportal", "worker", "--pool=solo", "--concurrency=1", "-Q", "celery"]
-            command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", name]
-            with open(log, "wb") as out:
-                self.processes.append(
-                    subprocess.Popen(command, cwd=common.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-                )
-            self.names.append(name)
-            self.logs.append(log)
+            self._start(i)
         deadline = time.monotonic() + 60
         while len(self.control.control.ping(destination=self.names, timeout=0.5) or []) < WORKERS:
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
                 raise RuntimeError("the workers did not start:\n" + "\n".join(p.read_text() for p in self.logs))
 
+    def _start(self, i: int) -> None:
+        celery = Path(sys.executable).with_name("celery")
+        name = f"bench-notice-{i}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        log = self.workdir / f"worker-{name.split('@')[0]}.log"
+        command = [str(celery), "-A", "cloudportal", "worker", "--pool=solo", "--concurrency=1", "-Q", "celery"]
+        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", name]
+        with open(log, "wb") as out:
+            process = subprocess.Popen(command, cwd=common.ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        if i < len(self.processes):
+            self.processes[i], self.names[i], self.logs[i] = process, name, log
+        else:
+            self.processes.append(process)
+            self.names.append(name)
+            self.logs.append(log)
+
     def kill_one(self) -> None:
         self.processes[0].send_signal(signal.SIGKILL)
         self.processes[0].wait()
+
+    def restart_killed(self) -> None:
+        """What the process manager does for a worker that died."""
+        self._start(0)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -236,6 +248,8 @@ def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
         say(f"queued {queued:,} notices in {queue.seconds:.1f} s")
         started = time.monotonic()
         killed_at = None
+        killed_time = None
+        restarted = False
         last_beat = started
         last_seen, last_change = 0, started
         timeout = max(600, customers / 200)
@@ -245,8 +259,11 @@ def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
                 last_seen, last_change = received, now
             if kill and killed_at is None and received >= queued * KILL_AT:
                 workers.kill_one()
-                killed_at = received
+                killed_at, killed_time = received, now
                 say(f"killed a worker with SIGKILL after {received:,} messages")
+            if killed_time is not None and not restarted and now - killed_time >= RESTART_AFTER:
+                workers.restart_killed()
+                restarted = True
             if now - last_beat >= BEAT_SECONDS:
                 emails_send_pending.delay()  # what beat does every minute
                 last_beat = now
