@@ -9,6 +9,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cloudportal.core.admin import ReadOnlyAdminMixin
+
 from .diff import statement_diff
 from .models import Announcement, Processor, StatementAcceptance, StatementVersion
 from .selectors import statement_in_force
@@ -102,21 +104,12 @@ class StatementVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatementAcceptance)
-class StatementAcceptanceAdmin(admin.ModelAdmin):
+class StatementAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["version", "accepted_at"]
     list_filter = ["version"]
     search_fields = ["user__email"]
     readonly_fields = ["user", "version", "accepted_at", "ip_address", "user_agent"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Processor)

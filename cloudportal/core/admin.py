@@ -3,6 +3,19 @@ from django.contrib import admin
 from .models import OutboundEmail
 
 
+class ReadOnlyAdminMixin:
+    """A record staff may look at and never add, change or delete (histories, logs)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
     """The outbox, for operators: what is pending, sent or failed. Read-only."""
