@@ -13,7 +13,7 @@ from django.utils import timezone
 from .models import Processor, StatementAcceptance, StatementVersion
 
 #: What the acceptance gate needs on every request, kept in the cache.
-STATE_CACHE_KEY = "policies:statement-state:v1"
+STATE_CACHE_KEY = "policies:statement-state:v2"
 STATE_MAX_SECONDS = 3600
 
 
@@ -38,29 +38,38 @@ def statement_upcoming() -> StatementVersion | None:
 
 @dataclass(frozen=True)
 class StatementState:
-    """The version in force, and the material version every customer must have
-    accepted (the latest material one in force), by id and date."""
+    """The version in force, the material version every customer must have accepted
+    (the latest material one in force), and the next published version, if any."""
 
     in_force_id: int | None
     required_id: int | None
     required_effective_at: datetime | None
+    in_force_version: str | None = None
+    upcoming_version: str | None = None
+    upcoming_effective_at: datetime | None = None
+    upcoming_material: bool = False
 
 
 def statement_state_compute(*, now: datetime | None = None) -> tuple[StatementState, int]:
     """The state now, and for how many seconds it holds (until the next effective date)."""
     now = now or timezone.now()
     published = statements_published()
-    in_force = published.filter(effective_at__lte=now).values_list("id", flat=True).first()
+    in_force = published.filter(effective_at__lte=now).values("id", "version").first()
     required = published.filter(effective_at__lte=now, material=True).values("id", "effective_at").first()
-    upcoming = published.filter(effective_at__gt=now).order_by("effective_at").values_list("effective_at", flat=True)
-    next_change = upcoming.first()
+    upcoming = (
+        published.filter(effective_at__gt=now).order_by("effective_at").values("version", "effective_at", "material")
+    ).first()
     seconds = STATE_MAX_SECONDS
-    if next_change is not None:
-        seconds = max(1, min(seconds, int((next_change - now).total_seconds()) + 1))
+    if upcoming is not None:
+        seconds = max(1, min(seconds, int((upcoming["effective_at"] - now).total_seconds()) + 1))
     state = StatementState(
-        in_force_id=in_force,
+        in_force_id=in_force["id"] if in_force else None,
         required_id=required["id"] if required else None,
         required_effective_at=required["effective_at"] if required else None,
+        in_force_version=in_force["version"] if in_force else None,
+        upcoming_version=upcoming["version"] if upcoming else None,
+        upcoming_effective_at=upcoming["effective_at"] if upcoming else None,
+        upcoming_material=upcoming["material"] if upcoming else False,
     )
     return state, seconds
 

@@ -170,8 +170,10 @@ def emails_queue_bulk(
         SELECT u.id, u.email, %s, {subject_case}, '', '', {json_cast}, %s, 0, '', %s, %s, NULL,
                %s || CAST(u.id AS text), {language_case}, {json_cast}, '', NULL
         FROM ({users_sql}) AS u
+        WHERE true
         ON CONFLICT (dedup_key) DO NOTHING
     """  # noqa: S608 - table and SQL fragments are the project's own; values are parameters
+    # (WHERE true: SQLite needs it to tell ON CONFLICT from a join constraint.)
     params = [
         template,
         *subject_params,

@@ -153,3 +153,15 @@ def test_a_new_customer_accepts_the_statement_in_force_at_sign_up(client, versio
     )
     acceptance = StatementAcceptance.objects.get(user__email="new@example.com")
     assert acceptance.version == new and acceptance.user_agent == "Signup browser"
+
+
+def test_the_dashboard_announces_an_upcoming_change_with_a_link_to_what_changes(client, versions):
+    _old, new = versions
+    customer = VerifiedUserFactory()
+    statement_accept(user=customer, version=new, ip_address=None, user_agent="")
+    PublishedVersionFactory(version="3.0", material=True, effective_at=timezone.now() + timedelta(days=31))
+    client.force_login(customer)
+    page = client.get("/").content.decode()
+    assert "Our privacy statement changes on" in page and "we will ask you to accept it" in page
+    assert reverse("privacy_diff", args=["2.0", "3.0"]) in page
+    assert reverse("me:acceptances") in page
