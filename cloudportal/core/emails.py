@@ -42,6 +42,7 @@ from email.utils import make_msgid
 from smtplib import SMTPDataError, SMTPException, SMTPRecipientsRefused, SMTPSenderRefused, SMTPServerDisconnected
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
@@ -203,13 +204,37 @@ def email_context_load(context: dict) -> dict:
     return dict(context)
 
 
+#: A sender slot with no chunk started for this long is free again (its sender died).
+SENDER_HEARTBEAT_SECONDS = 60
+
+
+def _sender_key(slot: int) -> str:
+    return f"outbox:sender:{slot}"
+
+
+def sender_alive(*, slot: int) -> None:
+    cache.set(_sender_key(slot), 1, timeout=SENDER_HEARTBEAT_SECONDS)
+
+
+def sender_done(*, slot: int) -> None:
+    cache.delete(_sender_key(slot))
+
+
 def emails_send_soon(*, count: int) -> None:
-    """After the current transaction commits, start enough chunk senders for `count`
-    messages (at most EMAIL_SENDERS; each goes on until nothing is due)."""
+    """After the current transaction commits, start senders for `count` messages:
+    one per free sender slot, at most EMAIL_SENDERS, each going on until nothing is
+    due. A slot whose sender died is free again after SENDER_HEARTBEAT_SECONDS, so
+    the beat task restores the number of senders without ever adding more."""
     from .tasks import emails_send_chunk
 
-    senders = min(settings.EMAIL_SENDERS, math.ceil(count / settings.EMAIL_CHUNK_SIZE))
-    transaction.on_commit(lambda: [emails_send_chunk.delay() for _ in range(senders)])
+    slots = range(min(settings.EMAIL_SENDERS, math.ceil(count / settings.EMAIL_CHUNK_SIZE)))
+
+    def start() -> None:
+        for slot in slots:
+            if cache.add(_sender_key(slot), 1, timeout=SENDER_HEARTBEAT_SECONDS):
+                emails_send_chunk.delay(slot)
+
+    transaction.on_commit(start)
 
 
 @dataclass

@@ -1,7 +1,14 @@
 from celery import shared_task
 from django.conf import settings
 
-from .emails import email_deliver_now, emails_deliver_chunk, emails_due_count, emails_send_soon
+from .emails import (
+    email_deliver_now,
+    emails_deliver_chunk,
+    emails_due_count,
+    emails_send_soon,
+    sender_alive,
+    sender_done,
+)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -12,18 +19,20 @@ def email_deliver(email_id: int) -> bool:
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
-def emails_send_chunk(self) -> int:
+def emails_send_chunk(self, slot: int = 0) -> int:
     """Send one chunk of due emails over one connection; while chunks come back
-    full, queue the next one, so a few senders drain any backlog side by side.
-    Run in-process (embedded mode), it loops instead."""
+    full, queue the next one in the same sender slot, so EMAIL_SENDERS senders drain
+    a backlog side by side. Run in-process (embedded mode), it loops instead."""
     sent = 0
     while True:
+        sender_alive(slot=slot)
         result = emails_deliver_chunk()
         sent += result.sent
         if result.claimed < settings.EMAIL_CHUNK_SIZE:
+            sender_done(slot=slot)
             return sent
         if not self.request.is_eager:
-            emails_send_chunk.delay()
+            emails_send_chunk.delay(slot)
             return sent
 
 
