@@ -3,6 +3,7 @@ chunks over one connection, a mail server down mid-run, racing senders, a sender
 that dies mid-message, and nobody ever mailed twice."""
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -210,3 +211,25 @@ def test_two_senders_racing_send_nothing_twice(smtp, settings):
     assert len([n for n in sent.values() if n]) >= 2, sent  # they really shared the work
     smtp.wait_for(60)
     assert received_by(smtp) == Counter({c.email: 1 for c in customers})
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_and_another_sender_racing_send_nothing_twice(celery_worker, smtp_server, settings):
+    """The Celery worker process drains the backlog in its chunks while this process
+    sends chunks of its own from the same outbox."""
+    settings.EMAIL_CHUNK_SIZE = 10
+    customers = VerifiedUserFactory.create_batch(600)
+    version = PublishedVersionFactory(material=True, effective_at=timezone.now() + timedelta(days=31))
+    assert statement_notices_queue(version_id=version.pk) == 600  # starts the worker's senders
+
+    mine = 0
+    while (result := emails_deliver_chunk()).claimed:
+        mine += result.sent
+
+    smtp_server.wait_for(600, timeout=60)
+    time.sleep(1)
+    assert received_by(smtp_server) == Counter({c.email: 1 for c in customers})
+    assert 0 < mine < 600
+    assert celery_worker.stats_total().get("cloudportal.core.tasks.emails_send_chunk", 0) >= 1
+    assert OutboundEmail.objects.filter(status=Status.SENT).count() == 600
