@@ -102,7 +102,7 @@ def statement_accept(
                 category="acceptances",
                 actor_kind=ActivityEvent.Actor.CUSTOMER,
                 actor=user,
-                fields=["version", "time", "IP address", "browser"],
+                fields=["version", "accepted_at", "ip_address", "user_agent"],
             )
     return acceptance
 
