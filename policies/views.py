@@ -45,7 +45,7 @@ def version_detail(request: HttpRequest, version: str) -> HttpResponse:
     return render(
         request,
         "policies/statement.html",
-        {"version": found, "in_force": in_force is not None and in_force.pk == found.pk, "archived": True},
+        {"version": found, "in_force": in_force is not None and in_force.pk == found.pk},
     )
 
 
