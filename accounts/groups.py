@@ -37,6 +37,15 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "compliance.add_disclosure",
         "compliance.change_disclosure",
         "compliance.view_sweeprun",
+        "policies.publish_statementversion",
+        "policies.view_statementacceptance",
+        "policies.view_processor",
+        "policies.add_processor",
+        "policies.change_processor",
+        "policies.delete_processor",
+        "policies.view_announcement",
+        "policies.add_announcement",
+        "policies.change_announcement",
     ],
 }
 

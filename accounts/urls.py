@@ -1,5 +1,7 @@
 from django.urls import path
 
+from policies import views as policies_views
+
 from . import views
 
 app_name = "me"
@@ -11,4 +13,5 @@ urlpatterns = [
     path("data/", views.data_held, name="data"),
     path("activity/", views.activity, name="activity"),
     path("requests/", views.data_requests, name="requests"),
+    path("acceptances/", policies_views.acceptances, name="acceptances"),
 ]

@@ -4,9 +4,9 @@ from .models import OutboundEmail
 
 
 class ReadOnlyAdminMixin:
-    """A record nobody adds, changes or deletes in the admin: it is only read."""
+    """A record staff may look at and never add, change or delete (histories, logs)."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
