@@ -4,9 +4,10 @@ from .models import OutboundEmail
 
 
 class ReadOnlyAdminMixin:
-    """A record staff may look at and never add, change or delete (histories, logs)."""
+    """A record staff may look at and never add, change or delete (histories, logs);
+    for model admins and inlines alike (an inline is asked with the parent object)."""
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
