@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import RecordsStaffViewsMixin
 from accounts.models import User
+from cloudportal.core.admin import ReadOnlyAdminMixin
 from cloudportal.core.pagination import CappedCountPaginator
 from devices.mac import mac_parse
 
@@ -31,7 +32,7 @@ from .services import collector_create, collector_revoke
 
 
 @admin.register(NetworkSession)
-class NetworkSessionAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
+class NetworkSessionAdmin(RecordsStaffViewsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     viewed_category = "access_logs"
     list_display = ["started_at", "ended_at", "mac", "ip", "site", "email_display", "customer_display", "collector"]
     list_filter = ["collector", "started_at"]
@@ -80,15 +81,6 @@ class NetworkSessionAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
         with contextlib.suppress(ValueError):
             matches |= Q(ip=ipaddress.ip_address(term).compressed)
         return queryset.filter(matches), False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Site)

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from cloudportal.core.admin import ReadOnlyAdminMixin
+
 from .forms import ProfileForm
 from .models import ActivityEvent, DataRequest, Profile, User
 from .services import (
@@ -211,22 +213,13 @@ class ProfileAdmin(RecordsStaffViewsMixin, SensitiveDisplayMixin, admin.ModelAdm
 
 
 @admin.register(ActivityEvent)
-class ActivityEventAdmin(admin.ModelAdmin):
+class ActivityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "user", "action", "category", "actor_kind", "actor"]
     list_filter = ["action", "actor_kind", "category"]
     search_fields = ["user__email"]
     list_select_related = ["user", "actor"]
     show_full_result_count = False
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OverdueFilter(admin.SimpleListFilter):

@@ -41,12 +41,18 @@ class SuspendedAccountMiddleware:
         }
     )
 
+    #: Paths open to them too: the privacy statement pages (accepting a new version
+    #: among them, which the statement gate may ask first).
+    OPEN_PREFIXES = ("/privacy/",)
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or user.suspended_at is None:
+            return self.get_response(request)
+        if request.path.startswith(self.OPEN_PREFIXES):
             return self.get_response(request)
         try:
             match = resolve(request.path_info)

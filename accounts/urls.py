@@ -2,6 +2,7 @@ from django.urls import path
 
 from erasure import views as erasure_views
 from exports import views as export_views
+from policies import views as policies_views
 
 from . import views
 
@@ -21,4 +22,5 @@ urlpatterns = [
     path("delete/requested/", erasure_views.delete_requested, name="delete_requested"),
     path("delete/cancel/<str:token>/", erasure_views.delete_cancel, name="delete_cancel"),
     path("suspended/", views.suspended, name="suspended"),
+    path("acceptances/", policies_views.acceptances, name="acceptances"),
 ]

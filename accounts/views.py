@@ -14,6 +14,7 @@ from django.views.i18n import set_language
 from cloudportal.core.views import form_invalid
 from cloudportal.privacy import categories
 from devices.models import Device
+from policies.models import StatementAcceptance
 
 from .forms import DataRequestForm, PreferencesForm, ProfileForm, country_choices
 from .models import DataRequest, Profile, User
@@ -22,7 +23,11 @@ from .services import data_request_file, preferences_update, profile_update, use
 
 ACTIVITY_PAGE_SIZE = 25
 ACTIVITY_FIELD_LABELS = {
-    **{f.name: f.verbose_name for model in (Device, Profile, User, DataRequest) for f in model._meta.fields},
+    **{
+        f.name: f.verbose_name
+        for model in (Device, Profile, User, DataRequest, StatementAcceptance)
+        for f in model._meta.fields
+    },
     # What accounts/signals.py records for allauth's changes.
     "account": gettext_lazy("account"),
     "email_address": gettext_lazy("an email address"),

@@ -1,6 +1,6 @@
 """Run the benchmarks, each in a process of its own, and print one table.
 
-`python -m bench` runs them all; BENCH=ingest (or BENCH=ingest,logs) chooses. Each
+`python -m bench` runs them all; BENCH=ingest (or BENCH=ingest,logs, BENCH=notice) chooses. Each
 benchmark writes bench/results/<name>.json; this writes bench/results/summary.json.
 Quick runs: BENCH_ROWS=100000 (ingest), BENCH_LOGS_ROWS=2000000 and
 BENCH_LOGS_CUSTOMER_ROWS=100000 (logs); see each module's docstring.
@@ -19,7 +19,7 @@ from bench import common
 from bench.common import Result
 
 #: In the order they run.
-BENCHMARKS = ["ingest", "logs", "sweep", "export"]
+BENCHMARKS = ["ingest", "logs", "sweep", "notice", "export"]
 
 
 def main(argv: list[str] | None = None) -> int:

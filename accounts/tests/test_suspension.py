@@ -83,3 +83,27 @@ def test_staff_without_the_permission_cannot_suspend(client):
     assert page.status_code == 200 and 'value="suspend"' not in page.content.decode()
     client.post(url, {"action": "suspend", "_selected_action": [customer.pk]})
     assert User.objects.get(pk=customer.pk).suspended_at is None
+
+
+def test_a_suspended_customer_who_owes_a_statement_acceptance_is_not_sent_round_in_circles(client, support):
+    """The statement gate and the suspension both redirect: the suspended page, the
+    export and the deletion stay reachable, and accepting the statement is possible."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from policies.tests.factories import PublishedVersionFactory
+
+    version = PublishedVersionFactory(material=True, effective_at=timezone.now() - timedelta(days=1))
+    customer = VerifiedUserFactory(language="en")
+    account_suspend(user=customer, staff=support)
+    client.force_login(customer)
+    response = client.get("/", follow=True)
+    assert response.status_code == 200 and len(response.redirect_chain) <= 2
+    assert client.get(reverse("me:suspended")).status_code == 200
+    assert "Export your data" in client.get(reverse("me:export")).content.decode()
+    accept = client.get(reverse("privacy_accept"))
+    assert accept.status_code == 200
+    done = client.post(reverse("privacy_accept"), {"version": version.pk, "next": "/"})
+    assert done.status_code == 302
+    assert client.get("/").url == reverse("me:suspended")

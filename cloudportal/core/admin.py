@@ -4,7 +4,8 @@ from .models import OutboundEmail
 
 
 class ReadOnlyAdminMixin:
-    """A record nobody adds, changes or deletes in the admin: it is only read."""
+    """A record staff may look at and never add, change or delete (histories, logs);
+    for model admins and inlines alike (an inline is asked with the parent object)."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -9,6 +9,13 @@ class OutboundEmail(models.Model):
     A broker or mail-server outage delays it and loses nothing. Once sent, the
     bodies are cleared (they can carry one-time links); subject, recipient and
     dates stay as a record that the message went out.
+
+    Mass mailings (statement notices) are queued in bulk without their bodies: the
+    row carries `context` and `language`, and the message is rendered when it is
+    delivered (once per language and chunk). `dedup_key` makes a row unique per
+    purpose, e.g. one notice per customer and statement version, so queuing twice
+    stores nothing twice. A sender claims rows (`claim`, `claimed_until`) before it
+    sends them, so two senders never hold the same row.
     """
 
     class Status(models.TextChoices):
@@ -36,6 +43,11 @@ class OutboundEmail(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    dedup_key = models.CharField(_("deduplication key"), max_length=100, null=True, blank=True, unique=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    context = models.JSONField(_("rendered at delivery from"), null=True, blank=True)
+    claim = models.CharField(_("claimed by"), max_length=32, blank=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     #: Clear the recipient once sent (or given up): a message to an erased account.
     forget_recipient = models.BooleanField(_("forget the recipient once sent"), default=False)
 

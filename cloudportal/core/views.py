@@ -92,6 +92,9 @@ def dashboard_cards(*, user) -> list[dict]:
             "items": [],
         },
     ]
+    statement_card = _statement_change_card()
+    if statement_card:
+        cards.insert(0, statement_card)
     if answered_recently:
         cards.insert(
             0,
@@ -104,6 +107,32 @@ def dashboard_cards(*, user) -> list[dict]:
             },
         )
     return cards
+
+
+def _statement_change_card() -> dict | None:
+    """A published statement version that is not in force yet (from the cache: no query)."""
+    from policies.selectors import statement_state
+
+    state = statement_state()
+    if state.upcoming_version is None:
+        return None
+    if state.in_force_version:
+        url = reverse("privacy_diff", args=[state.in_force_version, state.upcoming_version])
+    else:
+        url = reverse("privacy_version", args=[state.upcoming_version])
+    date = date_format(timezone.localtime(state.upcoming_effective_at), "DATE_FORMAT")
+    summary = (
+        _("Read what changes. From %(date)s we will ask you to accept it.")
+        if state.upcoming_material
+        else _("Read what changes from %(date)s.")
+    ) % {"date": date}
+    return {
+        "title": _("Our privacy statement changes on %(date)s") % {"date": date},
+        "url": url,
+        "summary": summary,
+        "items": [],
+        "pending": True,
+    }
 
 
 def _database_ok() -> bool:

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cloudportal.core.middleware.UserSessionActivityMiddleware",
+    "policies.middleware.StatementAcceptanceMiddleware",
 ]
 
 ROOT_URLCONF = "cloudportal.urls"
@@ -165,6 +166,7 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -220,6 +222,11 @@ ACCESS_LOG_PARTITIONS_AHEAD = env.int("ACCESS_LOG_PARTITIONS_AHEAD", default=3)
 #: Largest request body accepted by POST /api/ingest/sessions, in bytes.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=64 * 1024 * 1024)
 
+# --- Privacy statement --------------------------------------------------------
+
+#: A material change to the statement is announced at least this many days ahead.
+POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
+
 # --- Static files -----------------------------------------------------------
 
 STATIC_URL = "/static/"
@@ -259,6 +266,11 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"{OPERATOR_NAME} <privacy@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#: Emails sent over one SMTP connection, and senders working side by side on a backlog.
+EMAIL_CHUNK_SIZE = env.int("EMAIL_CHUNK_SIZE", default=200)
+EMAIL_SENDERS = env.int("EMAIL_SENDERS", default=2)
+#: Seconds a sender holds the emails it claimed; a dead sender's emails go out after.
+EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=600)
 
 # --- Celery -----------------------------------------------------------------
 
@@ -292,6 +304,10 @@ CELERY_BEAT_SCHEDULE = {
     "roll-up-ingest-batches": {
         "task": "accesslogs.tasks.usage_catch_up",
         "schedule": 5 * 60.0,
+    },
+    "statement-switch-over": {
+        "task": "policies.tasks.statements_switch_over",
+        "schedule": 60.0,
     },
     "expire-data-exports": {
         "task": "exports.tasks.exports_expire",

@@ -17,6 +17,9 @@ VISITOR_PAGES = [
     "/accounts/password/reset/",
     "/privacy/",
     "/privacy/transparency/",
+    "/privacy/versions/",
+    "/privacy/processors/",
+    "/privacy/cookies/",
     "/nowhere/",
 ]
 CUSTOMER_PAGES = [
@@ -28,6 +31,7 @@ CUSTOMER_PAGES = [
     "/me/activity/",
     "/me/requests/",
     "/me/disclosures/",
+    "/me/acceptances/",
     "/devices/",
     "/logs/",
     "/accounts/email/",

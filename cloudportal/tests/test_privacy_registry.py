@@ -74,6 +74,8 @@ def _fill(user):
     from accounts.services import data_request_file, preferences_update, profile_update
     from cloudportal.core.emails import email_queue
     from devices.services import device_add
+    from policies.services import statement_accept
+    from policies.tests.factories import PublishedVersionFactory
 
     profile_update(user=user, actor=user, data={"full_name": "Someone", "iban": "FR1420041010050500013M02606"})
     preferences_update(user=user, actor=user, data={"email_service_improvement": True, "language": "fr"})
@@ -90,6 +92,7 @@ def _fill(user):
 
     LegalHoldFactory(scope="account", account=user, customer_may_be_told=True)
     DisclosureFactory(customer=user)
+    statement_accept(user=user, version=PublishedVersionFactory(), ip_address="192.0.2.7", user_agent="Firefox")
     now = timezone.now()
     DataExport.objects.create(user=user, status=DataExport.Status.EXPIRED, created_at=now)
     ErasureRequest.objects.create(

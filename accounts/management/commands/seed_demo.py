@@ -24,7 +24,8 @@ from accounts.models import Profile, User
 from accounts.services import profile_update
 from devices.models import Device
 from devices.services import device_add
-from policies.models import StatementVersion
+from policies.models import Processor, StatementVersion
+from policies.services import statement_accept
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-customer-2026")
 DEMO_STAFF = ("staff@example.com", "demo-staff-2026")
@@ -42,27 +43,95 @@ DEMO_PROFILE = {
 DEMO_STATEMENT = """\
 ## Who we are
 
-{operator} provides cloud services and Wi-Fi access. This statement explains what
-personal data we hold about you, why, and what you can do about it.
+{operator} runs cloud services and public Wi-Fi. When you use them, we hold some
+information about you. This statement says what we hold, why, for how long, who
+helps us handle it, and what you can do about it. The privacy portal is where you
+exercise those rights yourself, whenever you like.
 
-## Your data is yours
+## What we hold about you
 
-You can see everything we hold about you in the privacy portal, correct it, take a
-copy of it and delete it, at any time. We email you when data about you is deleted
-and when this statement changes, with the date the change takes effect.
+- **Your account**: your email addresses, your password (only as a hash, never in
+  clear), your two-factor methods and your sign-in sessions. Kept while you have an
+  account.
+- **Your profile**: name, company, postal address, phone number, the type and number
+  of an identity document and a bank account (IBAN) if you give them. The document
+  number and the IBAN are encrypted and shown masked. Kept while you have an account.
+- **Your preferences**: whether you want emails about improvements to the service or
+  about deletions, and your language. Kept while you have an account.
+- **Your devices**: the MAC address and label of each device you register, when you
+  added it and when we last saw it. Kept until you remove the device or close your
+  account.
+- **Network access logs**: for each session on our network, the email of the account
+  as it was then, the device's MAC address, its IP address, the site (name and
+  address), when the session started and ended, and the data sent and received.
+- **Statement acceptances**: which version of this statement you accepted, when, and
+  the IP address and browser you used. Kept while you have an account.
+- **Activity history**: every change to your data and every time our staff looked at
+  it, with who (you, staff, an automatic job) and when. Kept while you have an
+  account.
+- **Disclosures**: any lawful disclosure of your data to an authority. Kept as long as
+  the law requires.
+- **Data requests**: the questions and correction requests you send to our privacy
+  team, our answers and their dates. Kept for 12 months after the request is closed.
 
-## Network access logs
+## Network access logs: at most 12 months
 
-When your devices use our network we record each session: the device's MAC address,
-the IP address, the site, the start and end times and the data transferred. We keep
-these logs for at most 12 months, to answer lawful requests from the authorities, and
-then erase them. We disclose them only when the law requires it.
+The law requires us to keep access logs so that we can answer lawful requests from
+the authorities. We keep each session for at most 12 months from its start and then
+erase it automatically. A log is kept longer only while a legal hold issued by an
+authority covers it. We disclose logs only when the law obliges us to, and you can
+see in the portal when a disclosure about you may be shown.
+
+## Your rights, in the portal
+
+- **See** everything we hold on the "What we hold" page, and your sessions on the
+  sessions page.
+- **Correct** your profile yourself; for anything else, send a request to our privacy
+  team, which answers within one month.
+- **Take it away**: download all your data in machine-readable form.
+- **Delete** your account. We email you a receipt saying what was deleted and what the
+  law makes us keep, detached from your account, and until when.
+
+We email you whenever data about you is deleted (you can turn these notices off), and
+whenever this statement changes, with the date the change takes effect. When a change
+is significant, we tell you at least 30 days ahead and ask you to accept it.
+
+## Who helps us
+
+Our hosting provider and our email delivery provider handle data on our behalf, under
+contract and in the European Union. The processors page lists them.
+
+## Cookies
+
+The portal sets only the cookies it needs to work; none of them tracks you. The cookies
+page lists them.
 
 ## Contact
 
 Use the requests page of the portal to ask our privacy team anything about your data.
 """
 
+
+DEMO_PROCESSORS = [
+    {
+        "name": "Example Hosting SAS",
+        "service": "Runs the servers and databases of the portal and the network.",
+        "service_fr": "Exploite les serveurs et les bases de données du portail et du réseau.",
+        "data": "Every category of data we hold",
+        "data_fr": "Toutes les catégories de données que nous détenons",
+        "location": "France (EU)",
+        "order": 10,
+    },
+    {
+        "name": "Example Mail Relay GmbH",
+        "service": "Delivers the emails we send you.",
+        "service_fr": "Achemine les e-mails que nous vous envoyons.",
+        "data": "Your email address and the messages we send",
+        "data_fr": "Votre adresse e-mail et les messages que nous envoyons",
+        "location": "Germany (EU)",
+        "order": 20,
+    },
+]
 
 DEMO_DEVICES = [("A4:83:E7:12:34:56", "Laptop"), ("3C:22:FB:AB:CD:EF", "Phone"), ("DA:A1:19:00:00:2A", "Tablet")]
 DEMO_SITES = [
@@ -86,7 +155,9 @@ class Command(BaseCommand):
             raise CommandError("seed_demo plants known passwords; run it only in a local portal (or pass --force).")
         customer = self._account(*DEMO_CUSTOMER, staff=False)
         staff = self._account(*DEMO_STAFF, staff=True)
-        self._statement()
+        statement = self._statement()
+        if statement is not None:
+            statement_accept(user=customer, version=statement, ip_address=None, user_agent="seed_demo")
         if not Profile.objects.filter(user=customer).exists():
             profile_update(user=customer, actor=customer, data=DEMO_PROFILE)
         sessions = self._devices_and_sessions(customer)
@@ -122,11 +193,15 @@ class Command(BaseCommand):
         source = rewinding(io.BytesIO(out.getvalue().encode()))
         return sessions_ingest(collector=collector, source=source, fmt="csv").accepted
 
-    def _statement(self) -> None:
-        if StatementVersion.objects.filter(version="1.0").exists():
-            return
+    def _statement(self) -> StatementVersion | None:
+        """The demo statement, published and in force, and the processors it names."""
+        for values in DEMO_PROCESSORS:
+            Processor.objects.update_or_create(name=values["name"], defaults=values)
+        existing = StatementVersion.objects.filter(version="1.0").first()
+        if existing is not None:
+            return existing if existing.is_published else None
         now = timezone.now()
-        StatementVersion.objects.create(
+        return StatementVersion.objects.create(
             version="1.0",
             title=f"{settings.OPERATOR_NAME} privacy statement",
             body=DEMO_STATEMENT.format(operator=settings.OPERATOR_NAME),

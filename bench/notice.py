@@ -1,0 +1,384 @@
+"""Statement notice benchmark (SPEC §9): a notice to 1M customers through a local SMTP
+server, each customer exactly once, also with a worker killed mid-run.
+
+- Customers, kept across runs: BENCH_NOTICE_CUSTOMERS (default 1,000,000) active
+  accounts with a verified address, one in five in French.
+- The SMTP server: aiosmtpd in a process of its own (bench/smtp_counter.py) whose
+  handler only counts messages per recipient, so duplicates are counted where they
+  would land.
+- The workers: BENCH_NOTICE_WORKERS (4) real Celery workers (solo pool, one process
+  each) on a Redis broker of their own, sending with the portal's code (chunks of
+  EMAIL_CHUNK_SIZE, 500 here, over one SMTP connection each; EMAIL_SENDERS = the
+  number of workers, so each works one chain of chunks).
+- Each run: the outbox is emptied, a material version is stored as published, then
+  `statement_notices_queue` (the body of the task publishing queues) is timed in this
+  process: one INSERT ... SELECT of every customer's row. It starts the
+  senders through the broker. Delivery is timed from the end of
+  queuing to the last message counted by the server; this process stands in for beat
+  and calls `emails_send_pending` every BENCH_NOTICE_BEAT_SECONDS (10).
+- Run 1: every worker throughout. Run 2: one worker is killed with SIGKILL once 30 %
+  of the messages have arrived and started again 5 s later, as a process manager
+  would; the chunk it held goes out after its claim expires (EMAIL_CLAIM_SECONDS, 20
+  here).
+- Baseline, same run: smtplib sending 20,000 prebuilt messages over one connection
+  to the same server, no database: the rate the SMTP server itself allows.
+
+Run: `python -m bench.notice [--customers N] [--no-kill]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from bench import common
+from bench.common import Result, say, timed
+
+NAME = "notice"
+DB_NAME = "cloudportal_bench_notice"
+BROKER_URL = os.environ.get("BENCH_NOTICE_BROKER_URL", "redis://127.0.0.1:6379/12")
+EMAIL_DOMAIN = "notice.bench.test"
+CHUNK_SIZE = common.env_int("BENCH_NOTICE_CHUNK", 500)
+CLAIM_SECONDS = common.env_int("BENCH_NOTICE_CLAIM_SECONDS", 20)
+BEAT_SECONDS = common.env_int("BENCH_NOTICE_BEAT_SECONDS", 10)
+WORKERS = common.env_int("BENCH_NOTICE_WORKERS", 4)
+KILL_AT = 0.3
+RESTART_AFTER = 5  # seconds, as a process manager would
+TARGET_QUEUE_SECONDS = 60
+TARGET_RATE = 1_000
+BASELINE_MESSAGES = 20_000
+
+# Read by the settings when Django starts (common.django_setup): this process
+# publishes tasks to the workers' broker instead of running them in-process.
+os.environ["CELERY_BROKER_URL"] = BROKER_URL
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+os.environ["EMAIL_CHUNK_SIZE"] = str(CHUNK_SIZE)
+os.environ["EMAIL_SENDERS"] = str(WORKERS)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def customers_ensure(count: int) -> None:
+    """`count` customers with a verified address; made once, kept across runs."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM accounts_user WHERE email LIKE %s", [f"%@{EMAIL_DOMAIN}"])
+        if cursor.fetchone()[0] == count:
+            return
+        with timed() as t:
+            cursor.execute("TRUNCATE accounts_user, account_emailaddress CASCADE")
+            cursor.execute(
+                """
+                INSERT INTO accounts_user (password, is_superuser, email, is_active, is_staff, date_joined, language,
+                                           email_deletion_notices, email_service_improvement)
+                SELECT '!', false, 'c' || g || '@' || %s, true, false, now(),
+                       CASE WHEN g %% 5 = 0 THEN 'fr' ELSE 'en' END, true, false
+                FROM generate_series(1, %s) AS g
+                """,
+                [EMAIL_DOMAIN, count],
+            )
+            cursor.execute(
+                'INSERT INTO account_emailaddress (user_id, email, verified, "primary") '
+                "SELECT id, email, true, true FROM accounts_user"
+            )
+            cursor.execute("ANALYZE accounts_user")
+            cursor.execute("ANALYZE account_emailaddress")
+        say(f"created {count:,} customers with verified addresses in {t.seconds:.1f} s")
+
+
+def outbox_reset() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # TRUNCATE fires no row trigger: published versions can go with the bench data.
+        cursor.execute("TRUNCATE core_outboundemail, policies_statementacceptance, policies_statementversion CASCADE")
+        cursor.execute("VACUUM ANALYZE core_outboundemail")
+        cursor.execute("CHECKPOINT")
+
+
+def version_published():
+    """A material version, stored as published (as statement_publish leaves it, without
+    its notice task: the run times the queuing itself)."""
+    from django.utils import timezone
+
+    from policies.models import StatementVersion
+
+    now = timezone.now()
+    return StatementVersion.objects.create(
+        version=f"bench-{uuid.uuid4().hex[:8]}",
+        title="Privacy statement",
+        body="## Logs\n\nWe keep each session for 6 months.",
+        changelog="Network access logs are now kept for 6 months instead of 12.",
+        material=True,
+        effective_at=now + timedelta(days=31),
+        published_at=now,
+    )
+
+
+class SMTPServer:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.status = workdir / f"smtp-{self.port}.json"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.smtp_counter", str(self.port), str(self.status)], cwd=common.ROOT
+        )
+        deadline = time.monotonic() + 10
+        while not self.status.exists():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the SMTP server did not start")
+            time.sleep(0.05)
+
+    def messages(self) -> int:
+        try:
+            return json.loads(self.status.read_text())["messages"]
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    def stop(self) -> dict:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        return json.loads(self.status.read_text())
+
+
+class Workers:
+    def __init__(self, smtp_port: int, workdir: Path) -> None:
+        from celery import Celery
+
+        self.control = Celery("bench-notice-control", broker=BROKER_URL, set_as_current=False)
+        with self.control.connection_for_write() as conn:
+            conn.default_channel.client.flushdb()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": common.SETTINGS,
+            "DATABASE_URL": common.database_url(DB_NAME),
+            "TEST_REDIS_URL": common.REDIS_URL,
+            "CELERY_BROKER_URL": BROKER_URL,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "TEST_EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "EMAIL_CHUNK_SIZE": str(CHUNK_SIZE),
+            "EMAIL_SENDERS": str(WORKERS),
+            "EMAIL_CLAIM_SECONDS": str(CLAIM_SECONDS),
+            "LOG_LEVEL": "WARNING",
+        }
+        self.env, self.workdir = env, workdir
+        self.names: list[str] = []
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+        for i in range(WORKERS):
+            self._start(i)
+        deadline = time.monotonic() + 60
+        while len(self.control.control.ping(destination=self.names, timeout=0.5) or []) < WORKERS:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                raise RuntimeError("the workers did not start:\n" + "\n".join(p.read_text() for p in self.logs))
+
+    def _start(self, i: int) -> None:
+        celery = Path(sys.executable).with_name("celery")
+        name = f"bench-notice-{i}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        log = self.workdir / f"worker-{name.split('@')[0]}.log"
+        command = [str(celery), "-A", "cloudportal", "worker", "--pool=solo", "--concurrency=1", "-Q", "celery"]
+        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", name]
+        with open(log, "wb") as out:
+            process = subprocess.Popen(command, cwd=common.ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        if i < len(self.processes):
+            self.processes[i], self.names[i], self.logs[i] = process, name, log
+        else:
+            self.processes.append(process)
+            self.names.append(name)
+            self.logs.append(log)
+
+    def kill_one(self) -> None:
+        self.processes[0].send_signal(signal.SIGKILL)
+        self.processes[0].wait()
+
+    def restart_killed(self) -> None:
+        """What the process manager does for a worker that died."""
+        self._start(0)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.control.close()
+
+
+def outbox_counts() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status, count(*) FROM core_outboundemail GROUP BY status")
+        return dict(cursor.fetchall())
+
+
+def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
+    from django.db import connection
+
+    from cloudportal.core.tasks import emails_send_pending
+    from policies.services import statement_notices_queue
+
+    outbox_reset()
+    smtp = SMTPServer(workdir)
+    workers = Workers(smtp.port, workdir)
+    try:
+        version = version_published()
+        with timed() as queue:
+            queued = statement_notices_queue(version_id=version.pk)
+        say(f"queued {queued:,} notices in {queue.seconds:.1f} s")
+        started = time.monotonic()
+        killed_at = None
+        killed_time = None
+        restarted = False
+        last_beat = started
+        last_seen, last_change = 0, started
+        timeout = max(600, customers / 200)
+        while (received := smtp.messages()) < queued:
+            now = time.monotonic()
+            if received != last_seen:
+                last_seen, last_change = received, now
+            if kill and killed_at is None and received >= queued * KILL_AT:
+                workers.kill_one()
+                killed_at, killed_time = received, now
+                say(f"killed a worker with SIGKILL after {received:,} messages")
+            if killed_time is not None and not restarted and now - killed_time >= RESTART_AFTER:
+                workers.restart_killed()
+                restarted = True
+            if now - last_beat >= BEAT_SECONDS:
+                emails_send_pending.delay()  # what beat does every minute
+                last_beat = now
+            if now - last_change > timeout / 4 or now - started > timeout:
+                say(f"stopped waiting: {received:,} of {queued:,} received")
+                break
+            time.sleep(0.1)
+        seconds = time.monotonic() - started
+        time.sleep(2)  # anything sent twice would arrive now
+        final = smtp.stop()
+        connection.close()
+        counts = outbox_counts()
+    finally:
+        workers.stop()
+        if smtp.process.poll() is None:
+            smtp.stop()
+    delivered = final["recipients"]
+    say(
+        f"{'with a worker killed: ' if kill else ''}{delivered:,} customers reached in {seconds:.1f} s = "
+        f"{delivered / seconds:,.0f} emails/s; {final['duplicates']} duplicates; outbox {counts}"
+    )
+    return {
+        "queued": queued,
+        "queue_seconds": round(queue.seconds, 2),
+        "delivery_seconds": round(seconds, 2),
+        "messages": final["messages"],
+        "customers_reached": delivered,
+        "duplicates": final["duplicates"],
+        "duplicate_examples": final["duplicate_examples"],
+        "emails_per_s": round(delivered / seconds),
+        "killed_after": killed_at,
+        "outbox": counts,
+    }
+
+
+def smtp_baseline(workdir: Path, messages: int = BASELINE_MESSAGES) -> float:
+    """Messages/s that plain smtplib gets from the same server over one connection."""
+    smtp = SMTPServer(workdir)
+    prebuilt = []
+    for i in range(messages):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "privacy@localhost", f"b{i}@{EMAIL_DOMAIN}", "Notice"
+        message.set_content("Our privacy statement changes.")
+        prebuilt.append((message["To"], message.as_bytes()))
+    try:
+        with timed() as t, smtplib.SMTP("127.0.0.1", smtp.port) as client:
+            for to, data in prebuilt:
+                client.sendmail("privacy@localhost", [to], data)
+    finally:
+        smtp.stop()
+    return messages / t.seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=common.env_int("BENCH_NOTICE_CUSTOMERS", 1_000_000))
+    parser.add_argument("--no-kill", action="store_true", help="skip the run with a worker killed")
+    args = parser.parse_args(argv)
+
+    common.django_setup(DB_NAME)
+    customers_ensure(args.customers)
+    workdir = Path(tempfile.mkdtemp(prefix="cloudportal-bench-notice-"))
+    common.load_warn()
+    baseline_rate = smtp_baseline(workdir)
+    say(f"baseline: smtplib alone, one connection, no database: {baseline_rate:,.0f} messages/s")
+    runs = {"plain": notice_run(args.customers, workdir, kill=False)}
+    if not args.no_kill:
+        runs["killed"] = notice_run(args.customers, workdir, kill=True)
+    outbox_reset()
+
+    size = f"{args.customers / 1e6:g}M" if args.customers >= 1_000_000 else f"{args.customers:,}"
+    baseline = f"{baseline_rate:,.0f} msg/s (smtplib alone)"
+    results = []
+    for key, run in runs.items():
+        label = "notice" if key == "plain" else "notice, a worker SIGKILLed"
+        complete = run["customers_reached"] == args.customers and run["queued"] == args.customers
+        results += [
+            Result(
+                what=f"{label}: queue {size} notices",
+                figure=f"{run['queue_seconds']:.1f} s",
+                baseline="—",
+                target=f"< {TARGET_QUEUE_SECONDS} s",
+                passed=run["queue_seconds"] < TARGET_QUEUE_SECONDS,
+                values={"seconds": run["queue_seconds"], "queued": run["queued"]},
+            ),
+            Result(
+                what=f"{label}: delivery",
+                figure=f"{run['emails_per_s']:,} emails/s",
+                baseline=baseline,
+                target=f"≥ {TARGET_RATE:,} emails/s",
+                passed=run["emails_per_s"] >= TARGET_RATE,
+                values={"emails_per_s": run["emails_per_s"], "seconds": run["delivery_seconds"]},
+            ),
+            Result(
+                what=f"{label}: customers reached, duplicates",
+                figure=f"{run['customers_reached']:,} of {args.customers:,}, {run['duplicates']} duplicates",
+                baseline="—",
+                target="all, 0 duplicates",
+                passed=complete and run["duplicates"] == 0,
+                values={"reached": run["customers_reached"], "duplicates": run["duplicates"]},
+            ),
+        ]
+    details = {
+        "customers": args.customers,
+        "chunk_size": CHUNK_SIZE,
+        "workers": WORKERS,
+        "claim_seconds": CLAIM_SECONDS,
+        "smtp_baseline_messages_per_s": round(baseline_rate),
+        "runs": runs,
+        "server": common.server_info(),
+    }
+    path = common.results_write(NAME, results, details)
+    common.table_print(results, title=f"Notice benchmark ({path.relative_to(common.ROOT)})")
+    return 0 if all(r.passed is not False for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""A local SMTP server for the notice benchmark: aiosmtpd with a handler that only
+counts messages per recipient (nothing is parsed or kept).
+
+Run: `python -m bench.smtp_counter PORT STATUS_FILE`. Every 0.2 s it writes the
+number of messages received so far to STATUS_FILE; on SIGTERM it writes the final
+counts there ({"messages", "recipients", "duplicates", "duplicate_examples"}) and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class CountingHandler:
+    def __init__(self) -> None:
+        self.per_recipient: Counter = Counter()
+        self.messages = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        for recipient in envelope.rcpt_tos:
+            self.per_recipient[recipient] += 1
+        self.messages += 1
+        return "250 OK"
+
+
+def _write(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(path)
+
+
+def main(argv: list[str]) -> int:
+    port, status = int(argv[0]), Path(argv[1])
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    handler = CountingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    controller.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while not stop.wait(0.2):
+        _write(status, {"messages": handler.messages})
+    controller.stop()
+    duplicates = {address: n for address, n in handler.per_recipient.items() if n > 1}
+    _write(
+        status,
+        {
+            "messages": handler.messages,
+            "recipients": len(handler.per_recipient),
+            "duplicates": sum(n - 1 for n in duplicates.values()),
+            "duplicate_examples": sorted(duplicates)[:5],
+            "final": True,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,58 @@
+"""The statement acceptances in the privacy registry (SPEC §2: Policy acceptances)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from cloudportal.privacy import Category, Count, ErasureResult, register
+
+from .models import StatementAcceptance
+
+
+def _acceptances(user):
+    return StatementAcceptance.objects.filter(user=user).select_related("version").order_by("accepted_at", "id")
+
+
+def _export(user) -> list[dict]:
+    return [
+        {
+            "version": a.version.version,
+            "accepted": a.accepted_at.isoformat(),
+            "ip_address": a.ip_address,
+            "user_agent": a.user_agent,
+        }
+        for a in _acceptances(user).iterator()
+    ]
+
+
+def _sample(user) -> list[str]:
+    return [f"{a.accepted_at:%Y-%m-%d} · {a.version.version}" for a in _acceptances(user).reverse()[:3]]
+
+
+def _erase(user) -> ErasureResult:
+    count, _by_model = StatementAcceptance.objects.filter(user=user).delete()
+    return ErasureResult(deleted={"statement acceptances": count})
+
+
+register(
+    Category(
+        key="acceptances",
+        label=_("Policy acceptances"),
+        description=_(
+            "Each version of our privacy statement you accepted: which version, when, and the IP address and "
+            "browser you accepted it from."
+        ),
+        fields=(_("statement version"), _("time"), _("IP address"), _("browser (user agent)")),
+        purpose=_("To show which terms you agreed to, and when, if that is ever questioned."),
+        legal_basis=_("Legal obligation (being able to show consent and information given); our legitimate interest"),
+        retention=_("For as long as you have an account; deleted when you delete it."),
+        storage=_("Our PostgreSQL database, in EU data centres"),
+        processors=(_("our hosting provider (data centres in the EU)"),),
+        correction=_("These records say what happened and are not corrected; ask our privacy team if one is wrong."),
+        correct_url="me:requests",
+        models=("policies.StatementAcceptance",),
+        counts=lambda user: [Count(_("acceptances"), StatementAcceptance.objects.filter(user=user).count())],
+        sample=_sample,
+        export=_export,
+        erase=_erase,
+        order=60,
+    )
+)

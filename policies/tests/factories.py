@@ -1,0 +1,28 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from policies.models import StatementVersion
+
+
+class DraftVersionFactory(factory.django.DjangoModelFactory):
+    """A draft: minor, taking effect in a day."""
+
+    class Meta:
+        model = StatementVersion
+
+    version = factory.Sequence(lambda n: f"0.{n}")
+    title = "Privacy statement"
+    body = factory.Sequence(lambda n: f"## Who we are\n\nWe run networks.\n\n## Version\n\nText number {n}.")
+    changelog = "Clearer wording."
+    material = False
+    effective_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+
+
+class PublishedVersionFactory(DraftVersionFactory):
+    """Published and already in force (stored as-is: the effective-date rule applies
+    to publishing, which happened in the past)."""
+
+    effective_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    published_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=2))
