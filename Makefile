@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format messages bench clean
+.PHONY: run test lint format messages bench backup restore clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	./scripts/ensure-services.sh
 	$(PY) -m bench
+
+# Backups (PostgreSQL): a pg_dump of DATABASE_URL into backups/; restore with
+# `make restore FILE=backups/….dump`, which re-applies the erasure ledger afterwards.
+backup:
+	./scripts/backup.sh
+
+restore:
+	./scripts/restore.sh $(FILE)
 
 # Catalogues: extract, then translate locale/fr/LC_MESSAGES/django.po, then compile.
 messages: $(VENV)/.dev-installed

@@ -1,17 +1,22 @@
 """The access logs' category in the privacy registry."""
 
+from collections.abc import Iterator
+
 from django.db.models import Count as CountOf
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import Category, Count, ErasureResult, register
-from compliance.holds import legal_holds_pin
+from cloudportal.privacy import Category, Count, ErasureResult, HeldPart, register
+from compliance.holds import legal_holds_pin, sessions_held_q
+from compliance.models import LegalHold
+from compliance.selectors import held_scopes_noticeable
 
-from .models import DailyUsage
+from .models import DailyUsage, NetworkSession
 from .retention import erase_on
-from .selectors import sessions_for
+from .selectors import sessions_export_query, sessions_for, subscribers_of
 from .services import subscribers_detach
 from .sweep import access_logs_expire
 
@@ -34,8 +39,10 @@ def _access_logs_sample(user: User) -> list[str]:
     ]
 
 
-def _access_logs_export(user: User) -> list[dict]:
-    return [
+def _access_logs_export(user: User) -> Iterator[dict]:
+    """One dict a session, as they are read (the embedded portal's export; PostgreSQL
+    streams `sessions_export_query` instead)."""
+    return (
         {
             "started": s.started_at.isoformat(),
             "ended": s.ended_at.isoformat(),
@@ -52,7 +59,24 @@ def _access_logs_export(user: User) -> list[dict]:
         .select_related("subscriber")
         .order_by("started_at", "id")
         .iterator(chunk_size=2000)
-    ]
+    )
+
+
+def _held_for_receipt(subscribers: list[int]) -> tuple[HeldPart, ...]:
+    """The customer's sessions each legal hold in force keeps, for the receipt: only
+    holds the customer may be told of (a secret hold stays secret), with the date
+    the hold expires. Nothing is read when no such hold is in force."""
+    scopes = held_scopes_noticeable()
+    if not scopes or not subscribers:
+        return ()
+    expiry = dict(LegalHold.objects.filter(pk__in={s.hold_id for s in scopes}).values_list("pk", "expires_at"))
+    sessions = NetworkSession.objects.filter(subscriber_id__in=subscribers)
+    parts = []
+    for scope in scopes:
+        count = sessions.filter(sessions_held_q(scopes=[scope])).count()
+        if count:
+            parts.append(HeldPart(label=gettext_noop("sessions"), count=count, until=expiry[scope.hold_id]))
+    return tuple(parts)
 
 
 def _access_logs_erase(user: User) -> ErasureResult:
@@ -64,6 +88,7 @@ def _access_logs_erase(user: User) -> ErasureResult:
     newest = sessions_for(user=user).values_list("started_at", flat=True).first()
     kept = DailyUsage.objects.filter(user=user).aggregate(sessions=Sum("sessions"))["sessions"] or 0
     legal_holds_pin(user_id=user.pk)  # holds on the account keep its sessions once detached
+    held = _held_for_receipt(subscribers_of(user=user))
     subscribers_detach(user=user)
     deleted, _by_model = DailyUsage.objects.filter(user=user).delete()
     return ErasureResult(
@@ -73,6 +98,7 @@ def _access_logs_erase(user: User) -> ErasureResult:
             "kept without your name or email, as the law requires, until 12 months after each session started"
         ),
         kept_until=erase_on(newest) if newest else None,
+        held=held,
     )
 
 
@@ -108,6 +134,7 @@ register(
         counts=_access_logs_counts,
         sample=_access_logs_sample,
         export=_access_logs_export,
+        export_bulk=lambda user: sessions_export_query(user=user),
         erase=_access_logs_erase,
         expire=access_logs_expire,
         order=50,

@@ -24,6 +24,7 @@ from cloudportal.core.admin import ReadOnlyAdminMixin
 from .forms import ProfileForm
 from .models import ActivityEvent, DataRequest, Profile, User
 from .services import (
+    account_suspend,
     data_request_answer,
     data_request_assign,
     data_request_extend,
@@ -112,16 +113,27 @@ class ProfileInline(SensitiveDisplayMixin, admin.StackedInline):
 @admin.register(User)
 class UserAdmin(RecordsStaffViewsMixin, DjangoUserAdmin):
     ordering = ["-date_joined"]
-    list_display = ["email", "is_active", "is_staff", "date_joined", "last_login"]
-    list_filter = ["is_active", "is_staff", "groups", "language", "email_deletion_notices"]
+    list_display = ["email", "is_active", "suspended_at", "is_staff", "date_joined", "last_login"]
+    list_filter = [
+        "is_active",
+        ("suspended_at", admin.EmptyFieldListFilter),
+        "is_staff",
+        "groups",
+        "language",
+        "email_deletion_notices",
+    ]
+    actions = ["suspend", "reinstate"]
     search_fields = ["email"]
     show_full_result_count = False
-    readonly_fields = ["date_joined", "last_login", "activity_link"]
+    readonly_fields = ["date_joined", "last_login", "activity_link", "suspended_at"]
     inlines = [ProfileInline]
     fieldsets = [
         (None, {"fields": ["email", "password", "activity_link"]}),
         (_("Preferences"), {"fields": ["language", "email_service_improvement", "email_deletion_notices"]}),
-        (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            _("Access"),
+            {"fields": ["is_active", "suspended_at", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         (_("Dates"), {"fields": ["date_joined", "last_login"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
@@ -144,6 +156,19 @@ class UserAdmin(RecordsStaffViewsMixin, DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if change and obj.pk != request.user.pk:
             user_change_record(user=obj, staff=request.user, fields=form.changed_data)
+
+    def has_suspend_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.suspend_user")
+
+    @admin.action(permissions=["suspend"], description=_("Suspend: only export, delete and sign out"))
+    def suspend(self, request, queryset) -> None:
+        done = sum(account_suspend(user=u, staff=request.user) for u in queryset.exclude(pk=request.user.pk))
+        self.message_user(request, _("Customers suspended: %(n)s.") % {"n": done}, messages.SUCCESS)
+
+    @admin.action(permissions=["suspend"], description=_("Lift the suspension"))
+    def reinstate(self, request, queryset) -> None:
+        done = sum(account_suspend(user=u, staff=request.user, suspend=False) for u in queryset)
+        self.message_user(request, _("Suspensions lifted: %(n)s.") % {"n": done}, messages.SUCCESS)
 
 
 class StaffProfileForm(ProfileForm):

@@ -18,6 +18,9 @@ _SUPPORT_PERMISSIONS = [
     "devices.view_device",
     "accesslogs.view_networksession",
     "accesslogs.view_site",
+    "exports.view_dataexport",
+    "erasure.view_erasurerequest",
+    "accounts.suspend_user",
 ]
 
 GROUP_PERMISSIONS: dict[str, list[str]] = {
@@ -46,6 +49,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "policies.view_announcement",
         "policies.add_announcement",
         "policies.change_announcement",
+        "erasure.view_erasureledgerentry",
     ],
 }
 

@@ -42,6 +42,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("staff status"), default=False, help_text=_("Whether the user can sign in to the admin site.")
     )
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    suspended_at = models.DateTimeField(
+        _("suspended since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set by staff: the customer can still sign in, but only to export their data or delete the account."
+        ),
+    )
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     email_service_improvement = models.BooleanField(
         _("service-improvement emails"),
@@ -63,6 +72,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        permissions = [("suspend_user", _("Can suspend and reinstate customers"))]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),

@@ -3,7 +3,10 @@
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cloudportal.privacy import Category, Count, ErasureResult, register
 
@@ -41,6 +44,7 @@ def _account_export(user: User) -> list[dict]:
             "email": user.email,
             "joined": user.date_joined.isoformat(),
             "last_sign_in": user.last_login.isoformat() if user.last_login else None,
+            "suspended_since": user.suspended_at.isoformat() if user.suspended_at else None,
             "email_addresses": [
                 {"email": e.email, "verified": e.verified, "primary": e.primary}
                 for e in EmailAddress.objects.filter(user=user)
@@ -60,13 +64,17 @@ def _account_erase(user: User) -> ErasureResult:
     """Sign-in material goes; the account row itself is removed by account erasure."""
     user.set_unusable_password()
     user.save(update_fields=["password"])
-    deleted = {"password": 1}
+    deleted = {gettext_noop("password"): 1}
     for label, model in (
-        ("sign-in sessions", UserSession),
-        ("two-factor methods", Authenticator),
-        ("email addresses", EmailAddress),
+        (gettext_noop("sign-in sessions"), UserSession),
+        (gettext_noop("two-factor methods"), Authenticator),
+        (gettext_noop("email addresses"), EmailAddress),
     ):
         deleted[label], _by_model = model.objects.filter(user=user).delete()
+    # Django's log of staff changes names the account by its address: by number now.
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
+        object_repr=f"#{user.pk}"
+    )
     return ErasureResult(deleted=deleted)
 
 
@@ -75,7 +83,13 @@ register(
         key="account",
         label=_("Account"),
         description=_("What lets you sign in: your email addresses, password, two-factor methods and sessions."),
-        fields=(_("email addresses"), _("password (stored only as a hash)"), _("two-factor methods"), _("sessions")),
+        fields=(
+            _("email addresses"),
+            _("password (stored only as a hash)"),
+            _("two-factor methods"),
+            _("sessions"),
+            _("whether our staff suspended the account, and since when"),
+        ),
         purpose=_("To give you, and only you, access to your data."),
         legal_basis=_("Performance of our contract with you"),
         retention=LIFE_OF_ACCOUNT,
@@ -138,7 +152,7 @@ def _profile_export(user: User) -> list[dict]:
 
 def _profile_erase(user: User) -> ErasureResult:
     count, _by_model = Profile.objects.filter(user=user).delete()
-    return ErasureResult(deleted={"profile": count})
+    return ErasureResult(deleted={gettext_noop("profile"): count})
 
 
 register(
@@ -198,7 +212,7 @@ def _preferences_erase(user: User) -> ErasureResult:
     """Back to the defaults: no opt-in survives, nothing says what was chosen."""
     defaults = {name: User._meta.get_field(name).get_default() for name in PREFERENCE_FIELDS}
     User.objects.filter(pk=user.pk).update(**defaults)
-    return ErasureResult(deleted={"preferences": len(defaults)})
+    return ErasureResult(deleted={gettext_noop("preferences"): len(defaults)})
 
 
 register(
@@ -250,7 +264,7 @@ def _activity_sample(user: User) -> list[str]:
 
 def _activity_erase(user: User) -> ErasureResult:
     count, _by_model = ActivityEvent.objects.filter(user=user).delete()
-    return ErasureResult(deleted={"activity events": count})
+    return ErasureResult(deleted={gettext_noop("activity events"): count})
 
 
 register(
@@ -325,7 +339,7 @@ def _requests_expire(now) -> dict[str, int]:
 
 def _requests_erase(user: User) -> ErasureResult:
     count, _by_model = DataRequest.objects.filter(user=user).delete()
-    return ErasureResult(deleted={"data requests": count})
+    return ErasureResult(deleted={gettext_noop("data requests"): count})
 
 
 register(

@@ -334,3 +334,26 @@ def data_requests_remind_staff(*, now: datetime | None = None) -> int:
             )
         DataRequest.objects.filter(pk__in=reminded).update(reminded_at=now)
     return len(reminded)
+
+
+# --- Suspension by staff ----------------------------------------------------------
+
+
+@transaction.atomic
+def account_suspend(*, user: User, staff: User, suspend: bool = True) -> bool:
+    """Suspend the account (SPEC §3): the customer can still sign in, but only to
+    export their data, delete the account or sign out (accounts.middleware); with
+    `suspend=False`, lift the suspension. Returns False when there was nothing to
+    change."""
+    accounts = User.objects.filter(pk=user.pk, suspended_at__isnull=suspend)
+    if not accounts.update(suspended_at=timezone.now() if suspend else None):
+        return False
+    activity_record(
+        user=user,
+        action=ActivityEvent.Action.CHANGED,
+        category="account",
+        actor_kind=Actor.STAFF,
+        actor=staff,
+        note="suspended" if suspend else "reinstated",
+    )
+    return True

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from cloudportal.core.views import form_invalid
@@ -161,3 +161,12 @@ def data_requests(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your request has been sent. We will answer by email within one month."))
         return redirect("me:requests")
     return render(request, "accounts/requests.html", context)
+
+
+@login_required
+@require_GET
+def suspended(request: HttpRequest) -> HttpResponse:
+    """What a customer suspended by staff can still do; others go to the dashboard."""
+    if request.user.suspended_at is None:
+        return redirect("home")
+    return render(request, "accounts/suspended.html")

@@ -19,7 +19,7 @@ from bench import common
 from bench.common import Result
 
 #: In the order they run.
-BENCHMARKS = ["ingest", "logs", "sweep", "notice"]
+BENCHMARKS = ["ingest", "logs", "sweep", "notice", "export"]
 
 
 def main(argv: list[str] | None = None) -> int:

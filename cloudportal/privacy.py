@@ -27,13 +27,39 @@ class Count:
 
 
 @dataclass(frozen=True)
+class HeldPart:
+    """Records a legal hold keeps past their retention (`label` marked with
+    gettext_noop, as the keys of `ErasureResult.deleted`); `until` is when the hold
+    expires, None while it lasts until lifted."""
+
+    label: str
+    count: int
+    until: Any = None
+
+
+@dataclass(frozen=True)
 class ErasureResult:
-    """What `erase(user)` did: counts deleted, and what is kept, why and until when."""
+    """What `erase(user)` did: counts deleted, and what is kept, why and until when.
+    `held` lists what legal holds keep longer, only those the customer may be told of."""
 
     deleted: dict[str, int] = field(default_factory=dict)
     kept: dict[str, int] = field(default_factory=dict)
     kept_reason: Text = ""
     kept_until: Any = None
+    held: tuple[HeldPart, ...] = ()
+
+
+@dataclass(frozen=True)
+class BulkExport:
+    """A category's records as one SQL query, for categories too large for a list.
+
+    The export streams it with PostgreSQL COPY, so memory stays bounded whatever the
+    number of rows. `sql` is a SELECT whose result columns are named `columns`, in
+    that order; `params` fill its %s placeholders."""
+
+    columns: tuple[str, ...]
+    sql: str
+    params: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -52,8 +78,12 @@ class Category:
     models: tuple[str, ...]
     counts: Callable[[Any], list[Count]]
     sample: Callable[[Any], list[str]]
-    export: Callable[[Any], list[dict]]
+    #: The customer's records, one dict each (every dict with the same keys). May be a
+    #: generator: the export writes them as they come.
+    export: Callable[[Any], Iterable[dict]]
     erase: Callable[[Any], ErasureResult]
+    #: On PostgreSQL, the same records as one query that the export streams with COPY.
+    export_bulk: Callable[[Any], BulkExport] | None = None
     #: URL name of the page where the customer corrects it themselves, if any.
     correct_url: str | None = None
     #: The retention sweep's hook: erase what is past this category's retention at

@@ -1,6 +1,7 @@
 """The devices app's category in the privacy registry."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from cloudportal.privacy import Category, Count, ErasureResult, register
@@ -28,7 +29,7 @@ def _devices_export(user: User) -> list[dict]:
 
 def _devices_erase(user: User) -> ErasureResult:
     count, _by_model = Device.objects.filter(user=user).delete()
-    return ErasureResult(deleted={"devices": count})
+    return ErasureResult(deleted={gettext_noop("devices"): count})
 
 
 register(

@@ -10,14 +10,16 @@ from .selectors import acceptance_covers, statement_state
 ACCEPTED_SESSION_KEY = "policies_accepted_required"
 
 #: Reachable without accepting: the statement pages (acceptance among them),
-#: signing out, re-authentication, export and deletion of the account, the
-#: language switch, staff screens, and what is not a page.
+#: signing out, re-authentication, export and deletion of the account (and the
+#: page telling a suspended customer so), the language switch, staff screens, and
+#: what is not a page.
 OPEN_PREFIXES = (
     "/privacy/",
     "/accounts/logout/",
     "/accounts/reauthenticate/",
     "/me/export/",
     "/me/delete/",
+    "/me/suspended/",
     "/i18n/",
     "/admin/",
     "/static/",

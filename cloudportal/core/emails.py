@@ -101,11 +101,14 @@ def email_queue(
     user=None,
     headers: dict | None = None,
     dedup_key: str | None = None,
+    forget_recipient: bool = False,
 ) -> OutboundEmail:
     """Store the message and deliver it after the current transaction commits.
 
     With a `dedup_key`, a message already queued under that key is returned
-    instead and nothing new is stored or sent."""
+    instead and nothing new is stored or sent. With `forget_recipient`, the address
+    is cleared from the row once the message is sent or given up (the final receipt
+    of an erased account)."""
     if user is not None and language is None:
         language = getattr(user, "language", None)
     if dedup_key is not None and (existing := OutboundEmail.objects.filter(dedup_key=dedup_key).first()):
@@ -122,6 +125,7 @@ def email_queue(
         next_attempt_at=timezone.now(),
         language=language or "",
         dedup_key=dedup_key,
+        forget_recipient=forget_recipient,
     )
     if dedup_key is None:
         email.save()
@@ -167,9 +171,9 @@ def emails_queue_bulk(
     sql = f"""
         INSERT INTO {table} (user_id, "to", template, subject, body_text, body_html, headers, status, attempts,
                              last_error, created_at, next_attempt_at, sent_at, dedup_key, language, context, claim,
-                             claimed_until)
+                             claimed_until, forget_recipient)
         SELECT u.id, u.email, %s, {subject_case}, '', '', {json_cast}, %s, 0, '', %s, %s, NULL,
-               %s || CAST(u.id AS text), {language_case}, {json_cast}, '', NULL
+               %s || CAST(u.id AS text), {language_case}, {json_cast}, '', NULL, false
         FROM ({users_sql}) AS u
         WHERE true
         ON CONFLICT (dedup_key) DO NOTHING
@@ -418,7 +422,8 @@ class _Renderer:
 
 _MARK_SQL = (
     f"UPDATE {OutboundEmail._meta.db_table} SET status = 'sent', attempts = attempts + 1, sent_at = %s, "  # noqa: S608
-    "body_text = '', body_html = '', last_error = '', claim = '', claimed_until = NULL "
+    "body_text = '', body_html = '', last_error = '', claim = '', claimed_until = NULL, "
+    '"to" = CASE WHEN forget_recipient THEN \'\' ELSE "to" END '
     "WHERE id = %s AND claim = %s AND status = 'pending'"
 )
 
@@ -479,6 +484,8 @@ def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
     email.sent_at = None
     if email.attempts >= MAX_ATTEMPTS:
         email.status = OutboundEmail.Status.FAILED
+        if email.forget_recipient:
+            email.to = ""
         logger.error("email %s failed for good after %s attempts", email.pk, email.attempts)
     else:
         email.next_attempt_at = timezone.now() + timedelta(minutes=2**email.attempts)
@@ -491,6 +498,7 @@ def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
         next_attempt_at=email.next_attempt_at,
         claim="",
         claimed_until=None,
+        to=email.to,
     )
 
 

@@ -48,6 +48,8 @@ class OutboundEmail(models.Model):
     context = models.JSONField(_("rendered at delivery from"), null=True, blank=True)
     claim = models.CharField(_("claimed by"), max_length=32, blank=True)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    #: Clear the recipient once sent (or given up): a message to an erased account.
+    forget_recipient = models.BooleanField(_("forget the recipient once sent"), default=False)
 
     class Meta:
         verbose_name = _("outbound email")

@@ -1,6 +1,8 @@
 """The record of emails sent to a customer, in the privacy registry."""
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from cloudportal.privacy import Category, Count, ErasureResult, register
 
@@ -28,8 +30,20 @@ def _emails_sample(user) -> list[str]:
 
 
 def _emails_erase(user) -> ErasureResult:
-    count, _by_model = OutboundEmail.objects.filter(user=user).delete()
-    return ErasureResult(deleted={"emails": count})
+    """The record of sent emails goes, with any sent to one of the customer's
+    addresses before it was linked to the account. A message still waiting to go out
+    (the deletion confirmation among them) is detached instead: it is delivered, then
+    its recipient is cleared."""
+    from allauth.account.models import EmailAddress
+
+    addresses = {
+        user.email.lower(),
+        *(e.lower() for e in EmailAddress.objects.filter(user=user).values_list("email", flat=True)),
+    }
+    mine = OutboundEmail.objects.filter(Q(user=user) | Q(user__isnull=True, to__in=addresses))
+    pending = mine.filter(status=OutboundEmail.Status.PENDING).update(user=None, forget_recipient=True)
+    count, _by_model = mine.exclude(status=OutboundEmail.Status.PENDING).delete()
+    return ErasureResult(deleted={gettext_noop("emails"): count + pending})
 
 
 register(

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "accesslogs",
     "policies",
     "compliance",
+    "exports",
+    "erasure",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "accounts.middleware.SuspendedAccountMiddleware",
     "cloudportal.core.middleware.PrivatePagesNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -235,6 +238,21 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 
+# --- Data export and account erasure ----------------------------------------
+
+#: Where data exports (ZIP files of a customer's data) are written; never served
+#: directly: the portal hands each file to its owner only.
+EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(Path(MEDIA_ROOT) / "exports"))
+#: Days an export can be downloaded; the beat job then deletes the file.
+EXPORT_VALID_DAYS = env.int("EXPORT_VALID_DAYS", default=7)
+#: Hours between asking to delete the account and its erasure; 0 erases at once.
+ERASURE_GRACE_HOURS = env.int("ERASURE_GRACE_HOURS", default=24)
+#: The erasure ledger's append-only copy, kept outside the database (on storage that a
+#: database restore does not roll back), re-applied after a restore.
+ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "erasure-ledger.jsonl"))
+#: Key of the ledger's keyed hashes of erased addresses; SECRET_KEY when unset.
+ERASURE_LEDGER_KEY = env("ERASURE_LEDGER_KEY", default="") or SECRET_KEY
+
 # --- Email ------------------------------------------------------------------
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -290,6 +308,14 @@ CELERY_BEAT_SCHEDULE = {
     "statement-switch-over": {
         "task": "policies.tasks.statements_switch_over",
         "schedule": 60.0,
+    },
+    "expire-data-exports": {
+        "task": "exports.tasks.exports_expire",
+        "schedule": 60 * 60.0,
+    },
+    "run-due-account-erasures": {
+        "task": "erasure.tasks.erasures_run_due",
+        "schedule": 5 * 60.0,
     },
 }
 

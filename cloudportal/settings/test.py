@@ -1,7 +1,7 @@
 """The test suite: PostgreSQL and Redis, as production runs."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOCAL_DIR, env
 
 DEBUG = False
 DATABASES = {
@@ -33,3 +33,6 @@ EMAIL_USE_SSL = _test_email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = 5
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["Y2xvdWRwb3J0YWwtdGVzdC1rZXktMDAwMDAwMDAwMCE="])
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+# Files written by tests (and by the test worker, which reads these settings too).
+EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(LOCAL_DIR / "test-exports"))
+ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "test-erasure-ledger.jsonl"))

@@ -1,0 +1,54 @@
+"""Account deletion requests in the privacy registry."""
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+from accounts.models import User
+from cloudportal.privacy import Category, Count, ErasureResult, register
+
+from .models import ErasureRequest
+
+
+def _requests_export(user: User) -> list[dict]:
+    return [
+        {
+            "asked": r.requested_at.isoformat(),
+            "erase_after": r.erase_after.isoformat(),
+            "status": r.status,
+            "cancelled": r.cancelled_at.isoformat() if r.cancelled_at else None,
+        }
+        for r in ErasureRequest.objects.filter(user=user).order_by("requested_at")
+    ]
+
+
+def _requests_erase(user: User) -> ErasureResult:
+    count, _by_model = ErasureRequest.objects.filter(user=user).delete()
+    return ErasureResult(deleted={gettext_noop("deletion requests"): count})
+
+
+register(
+    Category(
+        key="account_deletion",
+        label=_("Account deletion requests"),
+        description=_("When you asked us to delete your account, and whether you cancelled."),
+        fields=(_("when you asked"), _("when the account is erased"), _("whether you cancelled")),
+        purpose=_("To erase your account when you ask, and let you change your mind during the grace period."),
+        legal_basis=_("Legal obligation (your right to erasure)"),
+        retention=_(
+            "Until the account is erased; then only a record without personal data that it was, "
+            "so that a restored backup cannot bring it back."
+        ),
+        storage=_("Our PostgreSQL database, in EU data centres"),
+        processors=(_("our hosting provider (data centres in the EU)"),),
+        correction=_("Use the link in the confirmation email to cancel a deletion."),
+        models=("erasure.ErasureRequest",),
+        counts=lambda user: [Count(_("requests"), ErasureRequest.objects.filter(user=user).count())],
+        sample=lambda user: [
+            f"{r.requested_at:%Y-%m-%d} · {r.get_status_display()}"
+            for r in ErasureRequest.objects.filter(user=user).order_by("-requested_at")[:3]
+        ],
+        export=_requests_export,
+        erase=_requests_erase,
+        order=95,
+    )
+)

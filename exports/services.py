@@ -1,0 +1,146 @@
+"""Data exports: asked for by the customer, built by a worker, expired by the beat job."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ActivityEvent, User
+from accounts.services import activity_record
+from cloudportal.core.emails import absolute_url, email_queue
+from cloudportal.privacy import categories
+
+from .build import ExportWriter
+from .models import DataExport
+
+logger = logging.getLogger(__name__)
+Status = DataExport.Status
+
+
+def export_root() -> Path:
+    root = Path(settings.EXPORT_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def export_path(export: DataExport) -> Path:
+    return export_root() / export.file_name
+
+
+def export_request(*, user: User) -> DataExport:
+    """Queue an export of everything the registry holds about the customer. One at
+    a time: while one is queued or being built, asking again is refused."""
+    try:
+        with transaction.atomic():
+            export = DataExport.objects.create(
+                user=user,
+                categories_total=len(categories()),
+                file_name=f"export-{secrets.token_urlsafe(24)}.zip",
+            )
+            activity_record(
+                user=user,
+                action=ActivityEvent.Action.REQUESTED,
+                category="exports",
+                actor_kind=ActivityEvent.Actor.CUSTOMER,
+                actor=user,
+            )
+            from .tasks import export_build
+
+            export_build.delay_on_commit(export.pk)
+    except IntegrityError:
+        raise ValidationError(_("Your export is already being prepared; we will email you when it is ready.")) from None
+    return export
+
+
+def export_build_run(*, export_id: int) -> DataExport | None:
+    """Build the export's ZIP file. Safe to run twice: only a queued export, or one
+    left half-built by a worker that died, is built; the file is written under a
+    temporary name and renamed into place, so a reader never sees half of it."""
+    claimed = DataExport.objects.filter(pk=export_id, status__in=DataExport.IN_PROGRESS).update(
+        status=Status.BUILDING, started_at=timezone.now(), categories_done=0, records=0
+    )
+    if not claimed:
+        return None
+    export = DataExport.objects.select_related("user").get(pk=export_id)
+    final = export_path(export)
+    partial = final.with_suffix(".partial")
+
+    def progress(done: int, records: int) -> None:
+        DataExport.objects.filter(pk=export_id).update(categories_done=done, records=records)
+
+    try:
+        report = ExportWriter(user=export.user, path=partial, on_category=progress).write()
+        if not DataExport.objects.filter(pk=export_id).exists():  # the account was erased meanwhile
+            partial.unlink(missing_ok=True)
+            return None
+        partial.replace(final)
+    except Exception:
+        partial.unlink(missing_ok=True)
+        DataExport.objects.filter(pk=export_id).update(status=Status.FAILED, finished_at=timezone.now())
+        logger.exception("export %s failed", export_id)
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        export.status = Status.READY
+        export.finished_at = now
+        export.expires_at = now + timedelta(days=settings.EXPORT_VALID_DAYS)
+        export.categories_done = export.categories_total
+        export.records = sum(report.counts.values())
+        export.size = final.stat().st_size
+        export.sha256 = _file_sha256(final)
+        export.save()
+        # An older export is superseded: one copy of the customer's data at a time.
+        for older in DataExport.objects.filter(user=export.user, status=Status.READY).exclude(pk=export.pk):
+            _export_expire(older)
+        user = export.user
+        email_queue(
+            to=user.email,
+            user=user,
+            template="emails/export_ready",
+            context={"export": export, "url": absolute_url("me:export")},
+        )
+    return export
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _export_expire(export: DataExport) -> None:
+    if export.file_name:
+        (export_root() / export.file_name).unlink(missing_ok=True)
+        (export_root() / export.file_name).with_suffix(".partial").unlink(missing_ok=True)
+    DataExport.objects.filter(pk=export.pk).update(status=Status.EXPIRED, size=None)
+
+
+def exports_expire(*, now: datetime | None = None) -> int:
+    """Delete the files of exports past their download window. Idempotent."""
+    now = now or timezone.now()
+    expired = 0
+    for export in DataExport.objects.filter(status=Status.READY, expires_at__lte=now):
+        _export_expire(export)
+        expired += 1
+    return expired
+
+
+def exports_delete_for(*, user: User) -> int:
+    """Every export of the customer and its file: for account erasure."""
+    exports = list(DataExport.objects.filter(user=user))
+    for export in exports:
+        _export_expire(export)
+    DataExport.objects.filter(user=user).delete()
+    return len(exports)

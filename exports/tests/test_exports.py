@@ -1,0 +1,142 @@
+"""Data exports: the ZIP file's contents against the registry, one at a time,
+owner-only download while valid, expiry."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accesslogs.retention import erase_on
+from accounts.models import User
+from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
+from cloudportal import privacy
+from cloudportal.tests.test_privacy_registry import _fill
+from exports.models import DataExport
+from exports.services import export_path, export_request, exports_expire
+
+pytestmark = pytest.mark.django_db
+
+
+def built_export(user, capture) -> tuple[DataExport, dict[str, int]]:
+    """The export, built by the task once the request commits, and the number of
+    records of each category at that moment (the "ready" email comes after)."""
+    with capture(execute=True):
+        export = export_request(user=user)
+        expected = {c.key: len(list(c.export(user))) for c in privacy.categories()}
+    export.refresh_from_db()
+    assert export.status == DataExport.Status.READY, export.status
+    return export, expected
+
+
+def archive_check(data: bytes, expected: dict[str, int]) -> dict:
+    """Checks the ZIP file against the registry and its manifest; returns data.json."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        keys = [c.key for c in privacy.categories()]
+        assert names == {"data.json", "README.txt", "manifest.json", *(f"{k}.csv" for k in keys)}
+        manifest = json.loads(zf.read("manifest.json"))
+        listed = {f["name"]: f for f in manifest["files"]}
+        assert set(listed) == names - {"manifest.json"}
+        for name, entry in listed.items():
+            content = zf.read(name)
+            assert hashlib.sha256(content).hexdigest() == entry["sha256"] and len(content) == entry["bytes"], name
+        data = json.loads(zf.read("data.json"))
+        assert list(data["categories"]) == keys
+        for category in privacy.categories():
+            part = data["categories"][category.key]
+            count = expected[category.key]
+            assert part["count"] == len(part["records"]) == count, category.key
+            rows = list(csv.reader(io.StringIO(zf.read(f"{category.key}.csv").decode())))
+            assert len(rows) == count + (1 if part["columns"] else 0), category.key
+            if part["columns"]:
+                assert rows[0] == part["columns"]
+        readme = zf.read("README.txt").decode()
+        for category in privacy.categories():
+            for text in (category.label, category.legal_basis, category.retention, *category.processors):
+                assert str(text) in readme, (category.key, text)
+    return data
+
+
+def test_the_export_holds_every_category_with_its_counts_and_a_manifest_that_matches(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    user = VerifiedUserFactory()
+    _fill(user)
+    User.objects.filter(pk=user.pk).update(language="en")  # _fill chose French
+    user.refresh_from_db()
+    export, expected = built_export(user, django_capture_on_commit_callbacks)
+    assert all(expected.values()), expected  # every category has records
+    data = archive_check(export_path(export).read_bytes(), expected)
+    # Sessions come from COPY: the same values as the registry's rows.
+    sessions = data["categories"]["access_logs"]
+    [row] = sessions["records"]
+    record = dict(zip(sessions["columns"], row, strict=True))
+    [expected] = list(privacy.category("access_logs").export(user))
+    assert record["site"] == "Gare de Lyon" and record["email_as_recorded"] == user.email
+    assert record["erased_on"] == expected["erased_on"] == erase_on(timezone.now() - timedelta(hours=2)).isoformat()
+    assert record["bytes_in"] == expected["bytes_in"]
+    profile = dict(
+        zip(data["categories"]["profile"]["columns"], data["categories"]["profile"]["records"][0], strict=True)
+    )
+    assert profile["iban"] == "FR1420041010050500013M02606"
+    assert export.sha256 == hashlib.sha256(export_path(export).read_bytes()).hexdigest()
+    [ready] = [m for m in mailoutbox if "Your data export is ready" in m.subject]
+    assert ready.to == [user.email] and ready.alternatives and "/me/export/" in ready.body
+
+
+def test_one_export_at_a_time(django_capture_on_commit_callbacks):
+    user = VerifiedUserFactory()
+    export_request(user=user)  # not run: no commit in this test
+    with pytest.raises(ValidationError):
+        export_request(user=user)
+    assert DataExport.objects.filter(user=user).count() == 1
+
+
+def test_download_is_for_the_owner_only_while_valid(client, django_capture_on_commit_callbacks):
+    owner, other = VerifiedUserFactory(), VerifiedUserFactory()
+    export, expected = built_export(owner, django_capture_on_commit_callbacks)
+    url = reverse("me:export_download", args=[export.pk])
+    status_url = reverse("me:export_status", args=[export.pk])
+    client.force_login(other)
+    assert client.get(url).status_code == 404
+    assert client.get(status_url).status_code == 404
+    client.force_login(owner)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert "attachment" in response["Content-Disposition"]
+    archive_check(b"".join(response.streaming_content), expected)
+    assert client.get(status_url).json()["status"] == "ready"
+    # Past its window: the beat job deletes the file, the link is a 404.
+    DataExport.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(url).status_code == 404
+    assert exports_expire() == 1 and exports_expire() == 0
+    assert not export_path(export).exists()
+    assert DataExport.objects.get(pk=export.pk).status == DataExport.Status.EXPIRED
+
+
+def test_asking_needs_the_password_again(client, django_capture_on_commit_callbacks):
+    user = VerifiedUserFactory()
+    client.post(reverse("account_login"), {"login": user.email, "password": DEFAULT_PASSWORD})
+    client.session.pop("account_authentication_methods", None)
+    assert client.get(reverse("me:export")).status_code == 200
+    # A session whose sign-in is older than the re-authentication window.
+    session = client.session
+    for method in session.get("account_authentication_methods", []):
+        method["at"] = 0
+    session.save()
+    response = client.post(reverse("me:export"))
+    assert response.status_code == 302 and "/accounts/reauthenticate/" in response.url
+    assert not DataExport.objects.exists()
+    assert client.post(reverse("account_reauthenticate"), {"password": DEFAULT_PASSWORD}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("me:export")).status_code == 302
+    assert DataExport.objects.filter(user=user, status=DataExport.Status.READY).count() == 1
