@@ -3,9 +3,10 @@ server, each customer exactly once, also with a worker killed mid-run.
 
 - Customers, kept across runs: BENCH_NOTICE_CUSTOMERS (default 1,000,000) active
   accounts with a verified address, one in five in French.
-- The SMTP server: aiosmtpd in a process of its own (bench/smtp_counter.py) whose
-  handler only counts messages per recipient, so duplicates are counted where they
-  would land.
+- The SMTP server: aiosmtpd (bench/smtp_counter.py), BENCH_NOTICE_SMTP_PROCESSES (2)
+  processes sharing one port as a mail server's processes do, whose handler only
+  counts messages per recipient; their counts are added up at the end, so duplicates
+  are counted where they would land, whichever process got them.
 - The workers: BENCH_NOTICE_WORKERS (4) real Celery workers (solo pool, one process
   each) on a Redis broker of their own, sending with the portal's code (chunks of
   EMAIL_CHUNK_SIZE, 500 here, over one SMTP connection each; EMAIL_SENDERS = the
@@ -29,6 +30,7 @@ Run: `python -m bench.notice [--customers N] [--no-kill]`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -54,6 +57,7 @@ CHUNK_SIZE = common.env_int("BENCH_NOTICE_CHUNK", 500)
 CLAIM_SECONDS = common.env_int("BENCH_NOTICE_CLAIM_SECONDS", 20)
 BEAT_SECONDS = common.env_int("BENCH_NOTICE_BEAT_SECONDS", 10)
 WORKERS = common.env_int("BENCH_NOTICE_WORKERS", 4)
+SMTP_PROCESSES = common.env_int("BENCH_NOTICE_SMTP_PROCESSES", 2)
 KILL_AT = 0.3
 RESTART_AFTER = 5  # seconds, as a process manager would
 TARGET_QUEUE_SECONDS = 60
@@ -133,28 +137,50 @@ def version_published():
 
 
 class SMTPServer:
-    def __init__(self, workdir: Path) -> None:
+    """BENCH_NOTICE_SMTP_PROCESSES (2) counting SMTP server processes on one port."""
+
+    def __init__(self, workdir: Path, processes: int = SMTP_PROCESSES) -> None:
         self.port = free_port()
-        self.status = workdir / f"smtp-{self.port}.json"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.smtp_counter", str(self.port), str(self.status)], cwd=common.ROOT
-        )
+        self.statuses = [workdir / f"smtp-{self.port}-{i}.json" for i in range(processes)]
+        self.processes = [
+            subprocess.Popen([sys.executable, "-m", "bench.smtp_counter", str(self.port), str(status)], cwd=common.ROOT)
+            for status in self.statuses
+        ]
         deadline = time.monotonic() + 10
-        while not self.status.exists():
-            if time.monotonic() > deadline or self.process.poll() is not None:
+        while not all(status.exists() for status in self.statuses):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
                 raise RuntimeError("the SMTP server did not start")
             time.sleep(0.05)
 
     def messages(self) -> int:
-        try:
-            return json.loads(self.status.read_text())["messages"]
-        except (OSError, ValueError, KeyError):
-            return 0
+        total = 0
+        for status in self.statuses:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                total += json.loads(status.read_text())["messages"]
+        return total
+
+    def running(self) -> bool:
+        return any(p.poll() is None for p in self.processes)
 
     def stop(self) -> dict:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-        return json.loads(self.status.read_text())
+        """Stop the processes and add up what they received."""
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            process.wait(timeout=60)
+        per_recipient: Counter = Counter()
+        messages = 0
+        for status in self.statuses:
+            final = json.loads(status.read_text())
+            messages += final["messages"]
+            per_recipient.update(final["recipients"])
+        duplicates = {address: n for address, n in per_recipient.items() if n > 1}
+        return {
+            "messages": messages,
+            "recipients": len(per_recipient),
+            "duplicates": sum(n - 1 for n in duplicates.values()),
+            "duplicate_examples": sorted(duplicates)[:5],
+        }
 
 
 class Workers:
@@ -278,7 +304,7 @@ def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
         counts = outbox_counts()
     finally:
         workers.stop()
-        if smtp.process.poll() is None:
+        if smtp.running():
             smtp.stop()
     delivered = final["recipients"]
     say(
@@ -301,7 +327,7 @@ def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
 
 def smtp_baseline(workdir: Path, messages: int = BASELINE_MESSAGES) -> float:
     """Messages/s that plain smtplib gets from the same server over one connection."""
-    smtp = SMTPServer(workdir)
+    smtp = SMTPServer(workdir, processes=1)
     prebuilt = []
     for i in range(messages):
         message = EmailMessage()
@@ -371,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         "chunk_size": CHUNK_SIZE,
         "workers": WORKERS,
         "claim_seconds": CLAIM_SECONDS,
+        "smtp_processes": SMTP_PROCESSES,
         "smtp_baseline_messages_per_s": round(baseline_rate),
         "runs": runs,
         "server": common.server_info(),
