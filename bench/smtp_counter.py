@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -39,6 +40,14 @@ class SharedPortController(Controller):
 
     def _create_server(self):
         return self.loop.create_server(self._factory_invoker, host=self.hostname, port=self.port, reuse_port=True)
+
+    def _trigger_server(self):
+        """aiosmtpd's start-up check connects once and waits for this process to see
+        the connection; with several processes on the port the kernel may hand it to
+        another one, so connect again until one reaches this process."""
+        deadline = time.monotonic() + self.ready_timeout
+        while not self._factory_invoked.is_set() and time.monotonic() < deadline:
+            super()._trigger_server()
 
 
 def _write(path: Path, payload: dict) -> None:
