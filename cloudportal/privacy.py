@@ -51,15 +51,20 @@ class ErasureResult:
 
 @dataclass(frozen=True)
 class BulkExport:
-    """A category's records as one SQL query, for categories too large for a list.
+    """A category's records as SQL, for categories too large for a list.
 
     The export streams it with PostgreSQL COPY, so memory stays bounded whatever the
-    number of rows. `sql` is a SELECT whose result columns are named `columns`, in
-    that order; `params` fill its %s placeholders."""
+    number of rows. Each of `parts` is a SELECT and its parameters (filling its %s
+    placeholders) whose result columns are named `columns`, in that order; the
+    parts' rows follow one another. (Several parts when one simple query per key
+    lets the database read an index in order where a query for every key would
+    sort.) In data.json, `numbers` columns (integers) are written as numbers and
+    `timestamps` columns as ISO 8601; everything else as text."""
 
     columns: tuple[str, ...]
-    sql: str
-    params: tuple = ()
+    parts: tuple[tuple[str, tuple], ...]
+    numbers: frozenset[str] = frozenset()
+    timestamps: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

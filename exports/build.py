@@ -9,86 +9,51 @@ Files in the archive:
   handles it, how long it is kept;
 - `manifest.json`: each file's size and SHA-256 (written last, of everything above).
 
-A category with `export_bulk` (the access logs) is streamed from PostgreSQL with
-COPY, as CSV and, at the same time from the same snapshot, as JSON arrays built by
-the database, so a million sessions never sit in the worker's memory; the others
-come from `export(user)`.
+A category with `export_bulk` (the access logs) is read once from PostgreSQL with
+COPY, as CSV: each block of rows goes into its CSV file as it comes and is turned
+into data.json's records by Arrow (`records.JsonRecords`) on a second thread, which
+also compresses and hashes, while this one reads the next block. So a million
+sessions never sit in the worker's memory, and the database reads them once. The
+other categories come from `export(user)`.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import tempfile
-import threading
-import zipfile
+import select
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from cloudportal.privacy import BulkExport, Category, categories
 
+from .archive import FileRecord, Member, Spool, ZipWriter
+from .records import JsonRecords
+
 FORMAT = "cloudportal-export/1"
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@")
-#: Deflate level 1: several times faster than the default, a little larger.
-COMPRESS_LEVEL = 1
-#: Bytes of COPY output handed on at a time.
-COPY_BLOCK = 1024 * 1024
-
-
-@dataclass
-class FileRecord:
-    name: str
-    size: int = 0
-    sha256: str = ""
+#: Bytes of COPY output handed on at a time (whole rows).
+COPY_BLOCK = 512 * 1024
+#: Blocks read ahead of the thread that writes them: bounds the memory.
+BLOCKS_AHEAD = 2
 
 
 @dataclass
 class BuildReport:
     counts: dict[str, int] = field(default_factory=dict)
     files: list[FileRecord] = field(default_factory=list)
-
-
-def _member_open(archive: zipfile.ZipFile, name: str):
-    info = zipfile.ZipInfo(name, date_time=timezone.localtime().timetuple()[:6])
-    info.compress_type = zipfile.ZIP_DEFLATED
-    # ZipFile.open() gives a ZipInfo of its own making the archive's level, but one
-    # passed in keeps the default (6), four times slower on a million sessions.
-    info._compresslevel = COMPRESS_LEVEL
-    return archive.open(info, "w", force_zip64=True)
-
-
-class _HashingWriter:
-    """Writes to a member of the ZIP file (or a temporary file), keeping its size
-    and SHA-256."""
-
-    def __init__(self, target, name: str, *, owns: bool = True) -> None:
-        self.record = FileRecord(name=name)
-        self._digest = hashlib.sha256()
-        self._member = target
-        self._owns = owns
-
-    def write(self, data: bytes) -> None:
-        if data:
-            self._digest.update(data)
-            self.record.size += len(data)
-            self._member.write(data)
-
-    def close(self) -> FileRecord:
-        if self._owns:
-            self._member.close()
-        self.record.sha256 = self._digest.hexdigest()
-        return self.record
 
 
 def _json_default(value: Any) -> Any:
@@ -126,6 +91,12 @@ def _chain_first(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
     yield from rest
 
 
+def _csv_line(values: Iterable[str]) -> bytes:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(values)
+    return text.getvalue().encode()
+
+
 class ExportWriter:
     """Writes one customer's archive. `on_category` is called after each category
     (for progress), with the number of records written so far."""
@@ -138,38 +109,32 @@ class ExportWriter:
 
     def write(self) -> BuildReport:
         """ZIP members are written one at a time, and data.json spans every
-        category: it is written to a temporary file (in memory up to 8 MB, then on
-        disk) while each CSV file goes straight into the archive, and copied in at
-        the end."""
+        category: it is compressed into a temporary file (in memory up to 8 MB,
+        then on disk) while each CSV file goes straight into the archive, and
+        copied in at the end."""
         report = BuildReport()
         chosen = categories()
-        with (
-            zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf,
-            tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool,
-        ):
-            data_json = _HashingWriter(spool, "data.json", owns=False)
+        generated_at = timezone.now()
+        with open(self.path, "wb") as file, Spool("data.json") as data_json:
+            archive = ZipWriter(file, modified=timezone.localtime(generated_at))
             header = {
                 "format": FORMAT,
-                "generated_at": timezone.now().isoformat(),
+                "generated_at": generated_at.isoformat(),
                 "operator": settings.OPERATOR_NAME,
                 "account_id": self.user.pk,
             }
             data_json.write(json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "categories": {')
             written = 0
             for index, category in enumerate(chosen):
-                csv_file = _HashingWriter(_member_open(zf, f"{category.key}.csv"), f"{category.key}.csv")
+                csv_file = archive.open(f"{category.key}.csv")
                 count = self._category_write(category, data_json, csv_file, first=index == 0)
                 report.files.append(csv_file.close())
                 report.counts[category.key] = count
                 written += count
                 self.on_category(index + 1, written)
             data_json.write(b"}}\n")
-            report.files.insert(0, data_json.close())
-            spool.seek(0)
-            with _member_open(zf, "data.json") as member:
-                while chunk := spool.read(1024 * 1024):
-                    member.write(chunk)
-            readme = _HashingWriter(_member_open(zf, "README.txt"), "README.txt")
+            report.files.insert(0, archive.add(data_json))
+            readme = archive.open("README.txt")
             readme.write(self._readme(chosen, report.counts).encode())
             report.files.append(readme.close())
             manifest = {
@@ -177,15 +142,15 @@ class ExportWriter:
                 "generated_at": header["generated_at"],
                 "files": [{"name": f.name, "bytes": f.size, "sha256": f.sha256} for f in report.files],
             }
-            with _member_open(zf, "manifest.json") as member:
-                member.write(json.dumps(manifest, indent=2).encode() + b"\n")
+            member = archive.open("manifest.json")
+            member.write(json.dumps(manifest, indent=2).encode() + b"\n")
+            member.close()
+            archive.close()
         return report
 
     # --- One category ---------------------------------------------------------
 
-    def _category_write(
-        self, category: Category, data_json: _HashingWriter, csv_file: _HashingWriter, *, first: bool
-    ) -> int:
+    def _category_write(self, category: Category, data_json: Spool, csv_file: Member, *, first: bool) -> int:
         """Writes the category's CSV file and its part of data.json; returns its
         record count (written after the records, once known)."""
         bulk = category.export_bulk(self.user) if self.bulk and category.export_bulk is not None else None
@@ -207,7 +172,7 @@ class ExportWriter:
         data_json.write(f'], "count": {count}}}'.encode())
         return count
 
-    def _python_rows(self, columns, records: Iterable[dict], csv_file: _HashingWriter, json_rows) -> int:
+    def _python_rows(self, columns, records: Iterable[dict], csv_file: Member, json_rows: Spool) -> int:
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
         if columns:
@@ -227,92 +192,33 @@ class ExportWriter:
         csv_file.write(text.getvalue().encode())
         return count
 
-    def _bulk_write(self, bulk: BulkExport, csv_file: _HashingWriter, data_json: _HashingWriter) -> int:
-        """The CSV file and the data.json records of a bulk category, from one
-        snapshot of the database, so both hold the same rows whatever is written
-        meanwhile. The JSON pass runs at the same time on a connection of its own
-        (a thread: the database does most of the work, and psycopg and zlib release
-        the GIL while they wait or compress), importing this connection's snapshot.
-        Inside a transaction that has already read (tests), both run in it, one
-        after the other. Returns the number of rows."""
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL jit = off")
-                count = self._bulk_csv(bulk, csv_file)
-                self._bulk_json(bulk, data_json)
-            return count
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            # Compiling the query to machine code costs more than it saves here.
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SELECT pg_export_snapshot()")
-            [snapshot] = cursor.fetchone()
-            failures: list[BaseException] = []
-            json_pass = threading.Thread(
-                target=self._bulk_json_elsewhere, args=(bulk, data_json, snapshot, failures), daemon=True
-            )
-            json_pass.start()
+    def _bulk_write(self, bulk: BulkExport, csv_file: Member, data_json: Spool) -> int:
+        """The CSV file and the data.json records of a bulk category from one read
+        of the database: every part in one transaction (REPEATABLE READ, so all
+        from one snapshot). This thread reads blocks of rows; a second one writes
+        each to the CSV file and converts it for data.json, in order, at most
+        BLOCKS_AHEAD behind. Returns the number of rows."""
+        blocks = _BulkBlocks(JsonRecords(bulk), csv_file, data_json)
+        blocks.csv_file.write(_csv_line(bulk.columns))
+        pending: deque[Future] = deque()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export") as writer:
+            outermost = not connection.in_atomic_block
             try:
-                count = self._bulk_csv(bulk, csv_file)
+                with transaction.atomic(), connection.cursor() as cursor:
+                    if outermost:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    cursor.execute("SET LOCAL jit = off")  # compiling the query costs more than it saves here
+                    for sql, params in bulk.parts:
+                        for block in _copy_out(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params):
+                            if len(pending) >= BLOCKS_AHEAD:
+                                pending.popleft().result()
+                            pending.append(writer.submit(blocks.write, block))
+                while pending:
+                    pending.popleft().result()
             finally:
-                json_pass.join()
-            if failures:
-                raise failures[0]
-        return count
-
-    def _bulk_json_elsewhere(self, bulk: BulkExport, out, snapshot: str, failures: list[BaseException]) -> None:
-        """`_bulk_json` on this thread's own connection, in the given snapshot."""
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-                cursor.execute("SET LOCAL jit = off")
-                self._bulk_json(bulk, out)
-        except BaseException as error:  # noqa: BLE001 - handed to the main thread, which raises it
-            failures.append(error)
-        finally:
-            connection.close()
-
-    def _copy(self, statement: str, params: tuple) -> Iterator[bytes]:
-        """COPY's output in blocks of about 1 MB: psycopg hands it over a row at a
-        time, and a compressor and hash fed a row at a time would cost more than
-        the database does."""
-        buffer = bytearray()
-        with connection.cursor() as cursor, cursor.cursor.copy(statement, params or None) as copy:
-            for chunk in copy:
-                buffer += chunk
-                if len(buffer) >= COPY_BLOCK:
-                    yield bytes(buffer)
-                    buffer.clear()
-        if buffer:
-            yield bytes(buffer)
-
-    def _bulk_csv(self, bulk: BulkExport, out: _HashingWriter) -> int:
-        """COPY … TO STDOUT as CSV with a header; returns the number of rows."""
-        newlines = 0
-        statement = f"COPY ({bulk.sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
-        for chunk in self._copy(statement, bulk.params):
-            newlines += chunk.count(b"\n")
-            out.write(chunk)
-        return max(0, newlines - 1)
-
-    def _bulk_json(self, bulk: BulkExport, out) -> None:
-        """One JSON array a row, built by PostgreSQL and copied out as raw lines: CSV
-        format with a delimiter and quote that JSON text never holds (it escapes
-        control characters), so nothing is quoted. Rows are joined with commas as
-        they stream; the last two bytes are held back so the final comma is dropped."""
-        columns = ", ".join(f"t.{name}" for name in bulk.columns)
-        statement = (
-            f"COPY (SELECT json_build_array({columns})::text FROM ({bulk.sql}) AS t) "  # noqa: S608 - the registry's SQL
-            "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
-        )
-        held = b"\n"
-        for chunk in self._copy(statement, bulk.params):
-            data = held + chunk.replace(b"\n", b",\n")
-            out.write(data[:-2])
-            held = data[-2:]
-        out.write(held.removesuffix(b",\n") + b"\n" if held.endswith(b",\n") else b"")
+                for future in pending:
+                    future.cancel()
+        return blocks.rows
 
     # --- README ---------------------------------------------------------------
 
@@ -334,3 +240,91 @@ class ExportWriter:
                     ],
                 },
             )
+
+
+class _BulkBlocks:
+    """What the writing thread does with each block of CSV rows, in order."""
+
+    def __init__(self, records: JsonRecords, csv_file: Member, data_json: Spool) -> None:
+        self.records = records
+        self.csv_file = csv_file
+        self.data_json = data_json
+        self.rows = 0
+
+    def write(self, block: bytes) -> None:
+        self.csv_file.write(block)
+        text, rows = self.records.convert(block)
+        if rows:
+            self.data_json.write(b",\n" if self.rows else b"\n")
+            self.data_json.write(text)
+            self.rows += rows
+
+
+def _copy_out(statement: str, params: tuple) -> Iterator[bytes]:
+    """The output of `COPY ... TO STDOUT` in blocks of about COPY_BLOCK bytes, each
+    ending at a row's end, on the current connection and transaction.
+
+    Read with libpq's calls directly: the server sends a message per row, and
+    psycopg's `Copy` costs about a microsecond more per message than this loop,
+    about as much as compressing the row. A reader that stops early cancels the
+    statement, so the connection is usable again (its transaction has failed)."""
+    from psycopg import ClientCursor, pq
+
+    connection.ensure_connection()
+    with ClientCursor(connection.connection) as client:
+        query = client.mogrify(statement, params)
+    pgconn = connection.connection.pgconn
+    pgconn.send_query(query.encode())
+    while pgconn.flush():
+        select.select([], [pgconn.socket], [])
+    result = _result_next(pgconn)
+    if result is None or result.status != pq.ExecStatus.COPY_OUT:
+        _results_drain(pgconn)
+        raise DatabaseError(_error_text(result))
+    finished = False
+    try:
+        buffer = bytearray()
+        while True:
+            size, data = pgconn.get_copy_data(1)
+            if size > 0:
+                buffer += data
+                if len(buffer) >= COPY_BLOCK:
+                    yield bytes(buffer)
+                    buffer.clear()
+            elif size == 0:
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            else:
+                break
+        finished = True
+        result = _result_next(pgconn)
+        _results_drain(pgconn)
+        if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+            raise DatabaseError(_error_text(result))
+        if buffer:
+            yield bytes(buffer)
+    finally:
+        if not finished:
+            pgconn.get_cancel().cancel()
+            while pgconn.get_copy_data(0)[0] >= 0:
+                pass
+            _results_drain(pgconn)
+
+
+def _result_next(pgconn):
+    """The next result of the statement sent, waiting for it; None after the last."""
+    while pgconn.is_busy():
+        select.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+    return pgconn.get_result()
+
+
+def _results_drain(pgconn) -> None:
+    while _result_next(pgconn) is not None:
+        pass
+
+
+def _error_text(result) -> str:
+    if result is None:
+        return "COPY returned no result"
+    return (result.error_message or b"COPY failed").decode(errors="replace")

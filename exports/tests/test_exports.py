@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -91,6 +91,50 @@ def test_the_export_holds_every_category_with_its_counts_and_a_manifest_that_mat
     assert export.sha256 == hashlib.sha256(export_path(export).read_bytes()).hexdigest()
     [ready] = [m for m in mailoutbox if "Your data export is ready" in m.subject]
     assert ready.to == [user.email] and ready.alternatives and "/me/export/" in ready.body
+
+
+def test_sessions_under_each_address_the_customer_had_and_the_csv_matches_data_json(
+    django_capture_on_commit_callbacks,
+):
+    """Sessions are read one query per address they were recorded under (oldest
+    address first); the CSV file and data.json hold the same rows."""
+    from accesslogs.services import collector_create
+    from accesslogs.tests.factories import sessions_record
+    from devices.services import device_add
+
+    user = VerifiedUserFactory(email="old@example.test")
+    device = device_add(user=user, mac="02:00:00:00:AA:01", label="Phone")
+    collector, _token = collector_create(name="Two addresses")
+    now = timezone.now()
+    sessions_record(
+        collector,
+        [
+            {"mac": device.mac, "site": "=Gare, de Lyon", "started_at": now - timedelta(days=3)},
+            {"mac": device.mac, "site": 'Le "Nord"', "started_at": now - timedelta(days=2)},
+        ],
+    )
+    User.objects.filter(pk=user.pk).update(email="new@example.test")
+    user.refresh_from_db()
+    sessions_record(collector, [{"mac": device.mac, "site": "Opéra", "started_at": now - timedelta(days=5)}])
+    export, expected = built_export(user, django_capture_on_commit_callbacks)
+    assert expected["access_logs"] == 3
+    with zipfile.ZipFile(export_path(export)) as zf:
+        data = json.loads(zf.read("data.json"))
+        rows = list(csv.reader(io.StringIO(zf.read("access_logs.csv").decode())))
+    sessions = data["categories"]["access_logs"]
+    assert sessions["count"] == 3 and rows[0] == sessions["columns"]
+    records = [dict(zip(sessions["columns"], r, strict=True)) for r in sessions["records"]]
+    assert [(r["email_as_recorded"], r["site"]) for r in records] == [
+        ("old@example.test", "'=Gare, de Lyon"),
+        ("old@example.test", 'Le "Nord"'),
+        ("new@example.test", "Opéra"),
+    ]
+    for record, row in zip(records, rows[1:], strict=True):
+        text = dict(zip(rows[0], row, strict=True))
+        for name in ("started", "ended"):  # ISO 8601 in data.json, PostgreSQL's own text in the CSV
+            assert datetime.fromisoformat(record.pop(name)) == datetime.fromisoformat(text.pop(name))
+        assert {name: str(value) for name, value in record.items()} == text
+        assert isinstance(record["bytes_in"], int)
 
 
 def test_one_export_at_a_time(django_capture_on_commit_callbacks):
