@@ -27,3 +27,10 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+
+# Info-ZIP's unzip checks the exports' archives in the tests.
+if ! command -v unzip >/dev/null 2>&1; then
+  echo "Installing unzip from the system's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq unzip >/dev/null
+fi
