@@ -60,7 +60,12 @@ def main(argv: list[str]) -> int:
     port, status = int(argv[0]), Path(argv[1])
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = CountingHandler()
-    controller = SharedPortController(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    try:
+        import uvloop
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = None
+    controller = SharedPortController(handler, hostname="127.0.0.1", port=port, decode_data=False, loop=loop)
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -55,10 +55,18 @@ class OutboundEmail(models.Model):
         verbose_name = _("outbound email")
         verbose_name_plural = _("outbound emails")
         indexes = [
+            # What a sender claims (see emails.emails_claim): new rows by due time, and
+            # rows whose claim may have expired by expiry. Claimed and sent rows leave
+            # the first, which stays as small as what is still to send.
             models.Index(
                 fields=["next_attempt_at"],
-                name="email_pending_idx",
-                condition=models.Q(status="pending"),
+                name="email_due_idx",
+                condition=models.Q(status="pending", claimed_until__isnull=True),
+            ),
+            models.Index(
+                fields=["claimed_until"],
+                name="email_claimed_idx",
+                condition=models.Q(status="pending", claimed_until__isnull=False),
             ),
         ]
 

@@ -37,3 +37,34 @@ def test_the_beat_restores_a_dead_sender_without_ever_adding_more(
     with django_capture_on_commit_callbacks(execute=True):
         tasks.emails_send_pending()
     assert started == [0, 1, 2, 1]
+
+
+def test_a_claim_takes_expired_claims_first_then_due_rows_and_never_live_claims(settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cloudportal.core.emails import emails_claim, emails_due_count
+    from cloudportal.core.models import OutboundEmail
+
+    monkeypatch.setattr(tasks.emails_send_chunk, "delay", lambda slot=0: None)
+    VerifiedUserFactory.create_batch(6)
+    emails_queue_bulk(
+        recipients=User.objects.order_by("pk"),
+        template="emails/deletion_notice",
+        context={"category": "devices", "fields": ["label"]},
+        dedup_prefix="claims:",
+    )
+    rows = list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    OutboundEmail.objects.filter(pk=rows[0]).update(claim="dead", claimed_until=now - timedelta(seconds=1))
+    OutboundEmail.objects.filter(pk=rows[1]).update(claim="alive", claimed_until=now + timedelta(minutes=5))
+    OutboundEmail.objects.filter(pk=rows[2]).update(status=OutboundEmail.Status.SENT)
+    OutboundEmail.objects.filter(pk=rows[3]).update(next_attempt_at=now + timedelta(minutes=5))  # backing off
+    assert emails_due_count() == 3  # the expired claim and the two due rows
+
+    _token, first, _until = emails_claim(limit=2)
+    assert first[0] == rows[0] and first[1] in rows[4:]
+    _token, second, _until = emails_claim(limit=5)
+    assert second == [r for r in rows[4:] if r not in first]
+    assert emails_claim(limit=5)[1] == [] and emails_due_count() == 0
