@@ -116,9 +116,10 @@ def test_anything_unusual_goes_row_by_row_with_the_same_outcome(monkeypatch, cha
     rows[3].update(change)
     body = sessions_csv(rows)
     outcomes = []
-    for arrow in (ingest.pa, None):
+    for columnar in (True, False):
         with monkeypatch.context() as patched:
-            patched.setattr(ingest, "pa", arrow)
+            if not columnar:
+                patched.setattr(ingest, "_arrow", lambda: False)
             try:
                 outcomes.append(("stored", record(body).accepted, stored()))
             except IngestError as error:
