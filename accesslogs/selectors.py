@@ -230,18 +230,26 @@ def usage_totals(*, user: User, filters: SessionFilters = NO_FILTERS) -> UsageTo
 
 # --- Export -------------------------------------------------------------------
 
-#: The columns of a customer's sessions in their data export, in order.
-SESSION_EXPORT_COLUMNS = (
-    "started",
-    "ended",
-    "email_as_recorded",
-    "mac",
-    "ip",
-    "site",
-    "site_address",
-    "bytes_in",
-    "bytes_out",
-    "erased_on",
+#: A site's name or address as the export writes it: one a spreadsheet would run as a
+#: formula gets a leading apostrophe, as in the /logs/ CSV.
+_NEUTRAL = "CASE WHEN {0} ~ '^[=+@-]' THEN '''' || {0} ELSE {0} END"
+#: The columns of a customer's sessions in their data export, in order, as SQL.
+#: `erased_on` is `retention.erase_on` in SQL: the start plus the retention months,
+#: counted in UTC as `add_months` does, as a local date (parameters: months, zone).
+SESSION_EXPORT_SELECT = (
+    ("started", "s.started_at"),
+    ("ended", "s.ended_at"),
+    ("email_as_recorded", "sub.email"),
+    ("mac", "s.mac"),
+    ("ip", "host(s.ip)"),
+    ("site", _NEUTRAL.format("site.name")),
+    ("site_address", _NEUTRAL.format("site.address")),
+    ("bytes_in", "s.bytes_in"),
+    ("bytes_out", "s.bytes_out"),
+    (
+        "erased_on",
+        "(((s.started_at AT TIME ZONE 'UTC') + make_interval(months => %s)) AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
+    ),
 )
 
 
@@ -250,30 +258,17 @@ def sessions_export_query(*, user: User) -> BulkExport:
     (PostgreSQL only): one query per address they were recorded under (subscriber),
     oldest address first, each oldest session first. A query per subscriber reads
     the (subscriber, started_at, id) index in order; one for all of them would sort
-    every row.
-
-    The one place the export reads sessions, so only this changes with the schema.
-    `erased_on` is `retention.erase_on` in SQL: the start plus the retention months,
-    counted in UTC as `add_months` does, as a local date. Site names and addresses
-    come from network equipment: one a spreadsheet would run as a formula gets a
-    leading apostrophe, as in the /logs/ CSV."""
-    table = NetworkSession._meta.db_table
-    sites = Site._meta.db_table
-    subscribers = Subscriber._meta.db_table
-    neutral = "CASE WHEN {0} ~ '^[=+@-]' THEN '''' || {0} ELSE {0} END"
-    sql = (
-        "SELECT s.started_at AS started, s.ended_at AS ended, sub.email AS email_as_recorded, s.mac, "  # noqa: S608 - table names from the models
-        f"host(s.ip) AS ip, {neutral.format('site.name')} AS site, {neutral.format('site.address')} AS site_address, "
-        "s.bytes_in, s.bytes_out, "
-        "(((s.started_at AT TIME ZONE 'UTC') + make_interval(months => %s)) AT TIME ZONE 'UTC' "
-        "AT TIME ZONE %s)::date AS erased_on "
-        f"FROM {table} s JOIN {sites} site ON site.id = s.site_id JOIN {subscribers} sub ON sub.id = s.subscriber_id "
+    every row. The one place the export reads sessions, so only this changes with
+    the schema."""
+    source = (
+        f"FROM {NetworkSession._meta.db_table} s "  # noqa: S608 - table names from the models
+        f"JOIN {Site._meta.db_table} site ON site.id = s.site_id "
+        f"JOIN {Subscriber._meta.db_table} sub ON sub.id = s.subscriber_id "
         "WHERE s.subscriber_id = %s ORDER BY s.started_at, s.id"
     )
     months, zone = settings.ACCESS_LOG_RETENTION_MONTHS, settings.TIME_ZONE
     return BulkExport(
-        columns=SESSION_EXPORT_COLUMNS,
-        parts=tuple((sql, (months, zone, subscriber)) for subscriber in subscribers_of(user=user)),
-        numbers=frozenset({"bytes_in", "bytes_out"}),
-        timestamps=frozenset({"started", "ended"}),
+        select=SESSION_EXPORT_SELECT,
+        source=source,
+        parts=tuple((months, zone, subscriber) for subscriber in subscribers_of(user=user)),
     )

@@ -53,18 +53,32 @@ class ErasureResult:
 class BulkExport:
     """A category's records as SQL, for categories too large for a list.
 
-    The export streams it with PostgreSQL COPY, so memory stays bounded whatever the
-    number of rows. Each of `parts` is a SELECT and its parameters (filling its %s
-    placeholders) whose result columns are named `columns`, in that order; the
+    The export streams them with PostgreSQL COPY, so memory stays bounded whatever
+    the number of rows, and has the database write each record twice: as a CSV row
+    (`rows_sql`) and as a JSON array (`json_sql`, types kept: numbers as numbers,
+    timestamps and dates in ISO 8601). `select` is each column's name and SQL
+    expression, in order; `source` the rest of the query (FROM, WHERE, ORDER BY,
+    which must give one order). Each of `parts` is the parameters of one query,
+    filling the %s placeholders of the expressions, then those of `source`; the
     parts' rows follow one another. (Several parts when one simple query per key
     lets the database read an index in order where a query for every key would
-    sort.) In data.json, `numbers` columns (integers) are written as numbers and
-    `timestamps` columns as ISO 8601; everything else as text."""
+    sort.)"""
 
-    columns: tuple[str, ...]
-    parts: tuple[tuple[str, tuple], ...]
-    numbers: frozenset[str] = frozenset()
-    timestamps: frozenset[str] = frozenset()
+    select: tuple[tuple[str, str], ...]
+    source: str
+    parts: tuple[tuple, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(name for name, _expression in self.select)
+
+    def rows_sql(self) -> str:
+        columns = ", ".join(f'{expression} AS "{name}"' for name, expression in self.select)
+        return f"SELECT {columns} {self.source}"
+
+    def json_sql(self) -> str:
+        values = ", ".join(expression for _name, expression in self.select)
+        return f"SELECT json_build_array({values}) {self.source}"
 
 
 @dataclass(frozen=True)

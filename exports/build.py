@@ -9,12 +9,10 @@ Files in the archive:
   handles it, how long it is kept;
 - `manifest.json`: each file's size and SHA-256 (written last, of everything above).
 
-A category with `export_bulk` (the access logs) is read once from PostgreSQL with
-COPY, as CSV: each block of rows goes into its CSV file as it comes and is turned
-into data.json's records by Arrow (`records.JsonRecords`) on a second thread, which
-also compresses and hashes, while this one reads the next block. So a million
-sessions never sit in the worker's memory, and the database reads them once. The
-other categories come from `export(user)`.
+A category with `export_bulk` (the access logs) is written by the database, as CSV
+rows for its CSV file and as JSON arrays for data.json, two COPY statements read
+side by side (`streams`), so a million sessions never sit in the worker's memory
+and the worker parses none of them. The other categories come from `export(user)`.
 """
 
 from __future__ import annotations
@@ -22,32 +20,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-import select
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from cloudportal.privacy import BulkExport, Category, categories
 
 from .archive import FileRecord, Member, Spool, ZipWriter
-from .records import JsonRecords
+from .streams import CopyReader, copy_query, copy_together, snapshot_connection, snapshot_export
 
 FORMAT = "cloudportal-export/1"
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@")
-#: Bytes of COPY output handed on at a time (whole rows).
-COPY_BLOCK = 512 * 1024
-#: Blocks read ahead of the thread that writes them: bounds the memory.
-BLOCKS_AHEAD = 2
+#: COPY options under which a JSON array comes out as it is: JSON text holds no line
+#: break or control character, so with these as quote and delimiter nothing is quoted.
+JSON_COPY = "(FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
 
 
 @dataclass
@@ -109,7 +103,7 @@ class ExportWriter:
 
     def write(self) -> BuildReport:
         """ZIP members are written one at a time, and data.json spans every
-        category: it is compressed into a temporary file (in memory up to 8 MB,
+        category: it is compressed into a temporary file (in memory up to 1 MB,
         then on disk) while each CSV file goes straight into the archive, and
         copied in at the end."""
         report = BuildReport()
@@ -193,32 +187,10 @@ class ExportWriter:
         return count
 
     def _bulk_write(self, bulk: BulkExport, csv_file: Member, data_json: Spool) -> int:
-        """The CSV file and the data.json records of a bulk category from one read
-        of the database: every part in one transaction (REPEATABLE READ, so all
-        from one snapshot). This thread reads blocks of rows; a second one writes
-        each to the CSV file and converts it for data.json, in order, at most
-        BLOCKS_AHEAD behind. Returns the number of rows."""
-        blocks = _BulkBlocks(JsonRecords(bulk), csv_file, data_json)
-        blocks.csv_file.write(_csv_line(bulk.columns))
-        pending: deque[Future] = deque()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export") as writer:
-            outermost = not connection.in_atomic_block
-            try:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    if outermost:
-                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    cursor.execute("SET LOCAL jit = off")  # compiling the query costs more than it saves here
-                    for sql, params in bulk.parts:
-                        for block in _copy_out(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params):
-                            if len(pending) >= BLOCKS_AHEAD:
-                                pending.popleft().result()
-                            pending.append(writer.submit(blocks.write, block))
-                while pending:
-                    pending.popleft().result()
-            finally:
-                for future in pending:
-                    future.cancel()
-        return blocks.rows
+        csv_file.write(_csv_line(bulk.columns))
+        records = JsonRecords(data_json)
+        bulk_copy(bulk, rows=csv_file.write, records=records.write)
+        return records.count
 
     # --- README ---------------------------------------------------------------
 
@@ -242,89 +214,39 @@ class ExportWriter:
             )
 
 
-class _BulkBlocks:
-    """What the writing thread does with each block of CSV rows, in order."""
+def bulk_copy(bulk: BulkExport, *, rows: Callable[[bytes], None], records: Callable[[bytes], None]) -> None:
+    """A bulk category's records, written by the database (see `streams`): its CSV
+    rows to `rows`, its JSON arrays (a line each) to `records`, in blocks, every part
+    from one snapshot. Outside any transaction, both come on two connections at
+    once; inside one (whose snapshot a second connection cannot share, as it may
+    hold rows not yet committed), one after the other on this connection."""
+    if not bulk.parts:
+        return
+    csv_queries = [copy_query(f"COPY ({bulk.rows_sql()}) TO STDOUT WITH (FORMAT csv)", p) for p in bulk.parts]
+    json_queries = [copy_query(f"COPY ({bulk.json_sql()}) TO STDOUT WITH {JSON_COPY}", p) for p in bulk.parts]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        if outermost:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SET LOCAL jit = off")  # compiling the query costs more than it saves here
+        pgconn = connection.connection.pgconn
+        if outermost:
+            with snapshot_connection(snapshot_export()) as second:
+                copy_together([CopyReader(pgconn, csv_queries, rows), CopyReader(second, json_queries, records)])
+        else:
+            copy_together([CopyReader(pgconn, csv_queries, rows)])
+            copy_together([CopyReader(pgconn, json_queries, records)])
 
-    def __init__(self, records: JsonRecords, csv_file: Member, data_json: Spool) -> None:
-        self.records = records
-        self.csv_file = csv_file
+
+class JsonRecords:
+    """data.json's records of a bulk category, from blocks of COPY's JSON output (an
+    array per line: JSON text holds no raw line break), joined by ",\\n"."""
+
+    def __init__(self, data_json) -> None:
         self.data_json = data_json
-        self.rows = 0
+        self.count = 0
 
     def write(self, block: bytes) -> None:
-        self.csv_file.write(block)
-        text, rows = self.records.convert(block)
-        if rows:
-            self.data_json.write(b",\n" if self.rows else b"\n")
-            self.data_json.write(text)
-            self.rows += rows
-
-
-def _copy_out(statement: str, params: tuple) -> Iterator[bytes]:
-    """The output of `COPY ... TO STDOUT` in blocks of about COPY_BLOCK bytes, each
-    ending at a row's end, on the current connection and transaction.
-
-    Read with libpq's calls directly: the server sends a message per row, and
-    psycopg's `Copy` costs about a microsecond more per message than this loop,
-    about as much as compressing the row. A reader that stops early cancels the
-    statement, so the connection is usable again (its transaction has failed)."""
-    from psycopg import ClientCursor, pq
-
-    connection.ensure_connection()
-    with ClientCursor(connection.connection) as client:
-        query = client.mogrify(statement, params)
-    pgconn = connection.connection.pgconn
-    pgconn.send_query(query.encode())
-    while pgconn.flush():
-        select.select([], [pgconn.socket], [])
-    result = _result_next(pgconn)
-    if result is None or result.status != pq.ExecStatus.COPY_OUT:
-        _results_drain(pgconn)
-        raise DatabaseError(_error_text(result))
-    finished = False
-    try:
-        buffer = bytearray()
-        while True:
-            size, data = pgconn.get_copy_data(1)
-            if size > 0:
-                buffer += data
-                if len(buffer) >= COPY_BLOCK:
-                    yield bytes(buffer)
-                    buffer.clear()
-            elif size == 0:
-                select.select([pgconn.socket], [], [])
-                pgconn.consume_input()
-            else:
-                break
-        finished = True
-        result = _result_next(pgconn)
-        _results_drain(pgconn)
-        if result is None or result.status != pq.ExecStatus.COMMAND_OK:
-            raise DatabaseError(_error_text(result))
-        if buffer:
-            yield bytes(buffer)
-    finally:
-        if not finished:
-            pgconn.get_cancel().cancel()
-            while pgconn.get_copy_data(0)[0] >= 0:
-                pass
-            _results_drain(pgconn)
-
-
-def _result_next(pgconn):
-    """The next result of the statement sent, waiting for it; None after the last."""
-    while pgconn.is_busy():
-        select.select([pgconn.socket], [], [])
-        pgconn.consume_input()
-    return pgconn.get_result()
-
-
-def _results_drain(pgconn) -> None:
-    while _result_next(pgconn) is not None:
-        pass
-
-
-def _error_text(result) -> str:
-    if result is None:
-        return "COPY returned no result"
-    return (result.error_message or b"COPY failed").decode(errors="replace")
+        rows = block.count(b"\n")
+        self.data_json.write((b",\n" if self.count else b"\n") + block[:-1].replace(b"\n", b",\n"))
+        self.count += rows
