@@ -32,6 +32,8 @@ CUSTOMER_PAGES = [
     "/me/requests/",
     "/me/disclosures/",
     "/me/acceptances/",
+    "/me/export/",
+    "/me/delete/",
     "/devices/",
     "/logs/",
     "/accounts/email/",
