@@ -139,3 +139,35 @@ def test_reading_stops_at_block_boundaries_on_whole_rows(monkeypatch):
         build.bulk_copy(bulk, rows=blocks.append, records=lambda block: None)
     assert len(blocks) > 5 and all(block.endswith(b"\n") for block in blocks)
     assert b"".join(blocks).count(b"\n") == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_both_connections_read_one_snapshot(monkeypatch):
+    """A row committed after the export's snapshot was taken, before the second
+    connection starts, is in neither file: the CSV rows and the JSON records match."""
+    import psycopg
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE export_snapshot_check (n int)")
+        cursor.execute("INSERT INTO export_snapshot_check SELECT generate_series(1, 3)")
+    exported = streams.snapshot_export
+
+    def export_then_commit_a_row() -> str:
+        snapshot = exported()
+        with psycopg.connect(**_libpq_params()) as other:  # commits on leaving
+            other.execute("INSERT INTO export_snapshot_check VALUES (4)")
+        return snapshot
+
+    monkeypatch.setattr(build, "snapshot_export", export_then_commit_a_row)
+    bulk = BulkExport(select=(("n", "n"),), source="FROM export_snapshot_check ORDER BY n", parts=((),))
+    try:
+        rows, records = read(bulk, inside=False)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE export_snapshot_check")
+    assert rows == [["1"], ["2"], ["3"]] and records == [[1], [2], [3]]
+
+
+def _libpq_params() -> dict:
+    params = connection.get_connection_params()
+    return {k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")}
