@@ -152,11 +152,12 @@ def snapshot_connection(snapshot: str) -> Iterator:
     """A second connection to the database (libpq level) in a read-only transaction
     that sees exactly what the transaction which exported `snapshot` sees, in the
     same time zone. Closed on leaving, whatever ran on it."""
+    import psycopg
     from psycopg import sql
 
-    second = connection.get_new_connection(connection.get_connection_params())
+    # As Django connects, without its pool (if any): a connection of this export's own.
+    second = psycopg.connect(**connection.get_connection_params(), autocommit=True)
     try:
-        second.autocommit = True
         time_zone = connection.connection.info.parameter_status("TimeZone")
         second.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         second.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))

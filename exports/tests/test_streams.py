@@ -154,7 +154,7 @@ def test_both_connections_read_one_snapshot(monkeypatch):
 
     def export_then_commit_a_row() -> str:
         snapshot = exported()
-        with psycopg.connect(**_libpq_params()) as other:  # commits on leaving
+        with psycopg.connect(**connection.get_connection_params()) as other:  # commits on leaving
             other.execute("INSERT INTO export_snapshot_check VALUES (4)")
         return snapshot
 
@@ -166,8 +166,3 @@ def test_both_connections_read_one_snapshot(monkeypatch):
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE export_snapshot_check")
     assert rows == [["1"], ["2"], ["3"]] and records == [[1], [2], [3]]
-
-
-def _libpq_params() -> dict:
-    params = connection.get_connection_params()
-    return {k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")}
