@@ -22,6 +22,8 @@ from accesslogs.models import Collector
 from accesslogs.services import collector_create
 from accounts.models import Profile, User
 from accounts.services import profile_update
+from compliance.models import Disclosure, LegalHold
+from compliance.services import disclosure_record, legal_hold_place
 from devices.models import Device
 from devices.services import device_add
 from policies.models import Processor, StatementVersion
@@ -141,6 +143,8 @@ DEMO_SITES = [
     ("Home fibre", "1 rue de l'Exemple, 75001 Paris"),
 ]
 DEMO_COLLECTOR = "demo-collector"
+#: The reference of the demo's legal hold and of the disclosure made under it.
+DEMO_HOLD_REFERENCE = "DEMO-2026-0042"
 
 
 class Command(BaseCommand):
@@ -161,6 +165,7 @@ class Command(BaseCommand):
         if not Profile.objects.filter(user=customer).exists():
             profile_update(user=customer, actor=customer, data=DEMO_PROFILE)
         sessions = self._devices_and_sessions(customer)
+        self._hold_and_disclosure(customer, staff)
         self.stdout.write(self.style.SUCCESS("Demo logins:"))
         self.stdout.write(f"  customer  {customer.email}  /  {DEMO_CUSTOMER[1]}")
         self.stdout.write(f"  staff     {staff.email}  /  {DEMO_STAFF[1]}  (admin at /admin/)")
@@ -192,6 +197,39 @@ class Command(BaseCommand):
                     ])  # fmt: skip
         source = rewinding(io.BytesIO(out.getvalue().encode()))
         return sessions_ingest(collector=collector, source=source, fmt="csv").accepted
+
+    def _hold_and_disclosure(self, customer: User, staff: User) -> None:
+        """A legal hold the customer may be told of, on the tablet's sessions of two
+        weeks four months ago (shown as held on /logs/), and the disclosure made under
+        it, which the customer sees on /me/disclosures/."""
+        if LegalHold.objects.filter(reference=DEMO_HOLD_REFERENCE).exists():
+            return
+        now = timezone.now()
+        hold = legal_hold_place(
+            staff=staff,
+            scope=LegalHold.Scope.MAC,
+            mac=DEMO_DEVICES[2][0],
+            starts_at=now - timedelta(days=130),
+            ends_at=now - timedelta(days=116),
+            authority="Tribunal judiciaire de Paris (demo)",
+            reference=DEMO_HOLD_REFERENCE,
+            customer_may_be_told=True,
+            review_on=(now + timedelta(days=90)).date(),
+            expires_at=now + timedelta(days=365),
+        )
+        if not Disclosure.objects.filter(reference=DEMO_HOLD_REFERENCE).exists():
+            disclosure_record(
+                staff=staff,
+                customer=customer,
+                hold=hold,
+                data_disclosed="Sessions of the device DA:A1:19:00:00:2A over two weeks (times, sites, IP addresses).",
+                recipient="Tribunal judiciaire de Paris (demo)",
+                authority_kind=Disclosure.AuthorityKind.COURT,
+                legal_basis="Court order under the code of criminal procedure (demo)",
+                reference=DEMO_HOLD_REFERENCE,
+                disclosed_on=(now - timedelta(days=100)).date(),
+                visible_from=(now - timedelta(days=10)).date(),
+            )
 
     def _statement(self) -> StatementVersion | None:
         """The demo statement, published and in force, and the processors it names."""
