@@ -115,21 +115,8 @@ class Worker:
     read from /proc."""
 
     def __init__(self, workdir: Path) -> None:
-        from celery import Celery
-
-        self.control = Celery("bench-export-control", broker=BROKER_URL, set_as_current=False)
-        with self.control.connection_for_write() as conn:
-            conn.default_channel.client.flushdb()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": common.SETTINGS,
-            "DATABASE_URL": common.database_url(DB_NAME),
-            "TEST_REDIS_URL": common.REDIS_URL,
-            "CELERY_BROKER_URL": BROKER_URL,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "EXPORT_ROOT": str(workdir),
-            "LOG_LEVEL": "WARNING",
-        }
+        self.control = common.celery_control("bench-export-control", BROKER_URL)
+        env = common.worker_env(DB_NAME, BROKER_URL, EXPORT_ROOT=str(workdir))
         self.workdir = workdir
         self.name = f"bench-export-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         self.log = workdir / "worker.log"

@@ -185,24 +185,15 @@ class SMTPServer:
 
 class Workers:
     def __init__(self, smtp_port: int, workdir: Path) -> None:
-        from celery import Celery
-
-        self.control = Celery("bench-notice-control", broker=BROKER_URL, set_as_current=False)
-        with self.control.connection_for_write() as conn:
-            conn.default_channel.client.flushdb()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": common.SETTINGS,
-            "DATABASE_URL": common.database_url(DB_NAME),
-            "TEST_REDIS_URL": common.REDIS_URL,
-            "CELERY_BROKER_URL": BROKER_URL,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "TEST_EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "EMAIL_CHUNK_SIZE": str(CHUNK_SIZE),
-            "EMAIL_SENDERS": str(WORKERS),
-            "EMAIL_CLAIM_SECONDS": str(CLAIM_SECONDS),
-            "LOG_LEVEL": "WARNING",
-        }
+        self.control = common.celery_control("bench-notice-control", BROKER_URL)
+        env = common.worker_env(
+            DB_NAME,
+            BROKER_URL,
+            TEST_EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+            EMAIL_CHUNK_SIZE=str(CHUNK_SIZE),
+            EMAIL_SENDERS=str(WORKERS),
+            EMAIL_CLAIM_SECONDS=str(CLAIM_SECONDS),
+        )
         self.env, self.workdir = env, workdir
         self.names: list[str] = []
         self.processes: list[subprocess.Popen] = []
