@@ -58,8 +58,8 @@ def test_members_and_a_spooled_member_read_back_with_their_hashes(tmp_path):
         assert zf.getinfo("sessions.csv").compress_size < len(text) / 5
 
 
-@pytest.mark.skipif(shutil.which("unzip") is None, reason="Info-ZIP's unzip is not installed")
 def test_unzip_checks_every_member(tmp_path):
+    assert shutil.which("unzip"), "Info-ZIP's unzip is missing: `make test` (scripts/ensure-services.sh) installs it"
     path = tmp_path / "export.zip"
     archive_write(path, {"a.csv": b"x,y\n" * 10_000, "é.txt": "données\n".encode()}, {"data.json": b"{}\n"})
     done = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True, check=False)
