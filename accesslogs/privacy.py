@@ -10,10 +10,9 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from cloudportal.privacy import Category, Count, ErasureResult, HeldPart, register
-from compliance.holds import legal_holds_pin, sessions_held_q
 from compliance.models import LegalHold
-from compliance.selectors import held_scopes_noticeable
 
+from .holds import held_scopes_noticeable, legal_holds_pin, sessions_held_q
 from .models import DailyUsage, NetworkSession
 from .retention import erase_on
 from .selectors import sessions_export_query, sessions_for, subscribers_of

@@ -1,4 +1,5 @@
-"""The daily usage rollup and the devices' last seen, kept from stored ingest batches.
+"""The daily usage rollup and the devices' last seen and session counts, kept from
+stored ingest batches.
 
 Ingest stores a batch's sessions and an IngestBatch row in one transaction and asks
 for `batch_roll_up` once it commits, so the batch's writing does not wait for its
@@ -6,6 +7,11 @@ sums. The rollup runs in a transaction of its own, with the batch row locked, an
 marks the batch done: each batch is added once, whoever runs it and however often.
 Until then, totals on /logs/ and session counts on /devices/ leave the batch out
 (seconds, on a running worker).
+
+A device's `session_count` is the sum of its (customer, MAC) daily usage: the rollup
+adds each batch's sessions to it, the retention sweep takes away those of the days
+it expires (`device_counts_expire`), and a device added again starts from the usage
+its MAC address already has under that customer (`device_count_start`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from devices.models import Device
@@ -80,15 +87,16 @@ def _roll_up_in_sql(batch: IngestBatch) -> None:
         "sum(extract(epoch FROM s.ended_at - s.started_at))::bigint, sum(s.bytes_in), sum(s.bytes_out)",
         **tables,
     )
-    seen = _BATCH_ROWS.format(columns="a.user_id, s.mac, max(s.ended_at) AS seen", **tables)
+    seen = _BATCH_ROWS.format(columns="a.user_id, s.mac, max(s.ended_at) AS seen, count(*) AS n", **tables)
     with connection.cursor() as cursor:
         cursor.execute(
             _USAGE_UPSERT.format(table=DailyUsage._meta.db_table, rows=sums + " GROUP BY 1, 2, 3"), _params(batch)
         )
         cursor.execute(
-            f"UPDATE {Device._meta.db_table} AS d SET last_seen_at = v.seen "  # noqa: S608 - table names from the models
+            f"UPDATE {Device._meta.db_table} AS d "  # noqa: S608 - table names from the models
+            "SET last_seen_at = GREATEST(d.last_seen_at, v.seen), session_count = d.session_count + v.n "
             f"FROM ({seen} GROUP BY 1, 2) AS v "
-            "WHERE d.mac = v.mac AND d.user_id = v.user_id AND (d.last_seen_at IS NULL OR d.last_seen_at < v.seen)",
+            "WHERE d.mac = v.mac AND d.user_id = v.user_id",
             _params(batch),
         )
 
@@ -103,6 +111,7 @@ def _roll_up_in_python(batch: IngestBatch) -> None:
     ).values_list("subscriber__user_id", "mac", "started_at", "ended_at", "bytes_in", "bytes_out")
     usage: dict[tuple, list[int]] = {}
     last_seen: dict[tuple[int, str], datetime] = {}
+    counted: dict[tuple[int, str], int] = {}
     for user_id, mac, started, ended, bytes_in, bytes_out in rows.iterator():
         sums = usage.setdefault((user_id, mac, timezone.localdate(started)), [0, 0, 0, 0])
         sums[0] += 1
@@ -111,6 +120,7 @@ def _roll_up_in_python(batch: IngestBatch) -> None:
         sums[3] += bytes_out
         if last_seen.get((user_id, mac), ended) <= ended:
             last_seen[(user_id, mac)] = ended
+        counted[(user_id, mac)] = counted.get((user_id, mac), 0) + 1
     table = DailyUsage._meta.db_table
     values = [(*key, *sums) for key, sums in usage.items()]
     with connection.cursor() as cursor:
@@ -119,6 +129,30 @@ def _roll_up_in_python(batch: IngestBatch) -> None:
             placeholders = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
             cursor.execute(_USAGE_UPSERT.format(table=table, rows=placeholders), [v for row in part for v in row])
     for (user_id, mac), seen in last_seen.items():
-        Device.objects.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=seen), user_id=user_id, mac=mac).update(
-            last_seen_at=seen
-        )
+        device = Device.objects.filter(user_id=user_id, mac=mac)
+        device.update(session_count=F("session_count") + counted[(user_id, mac)])
+        device.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=seen)).update(last_seen_at=seen)
+
+
+def device_counts_expire(*, expired: QuerySet[DailyUsage]) -> int:
+    """Take the sessions of the `expired` daily usage (about to be deleted) off the
+    session counts of the devices concerned. Returns the devices updated."""
+    gone = (
+        expired.filter(user_id=OuterRef("user_id"), mac=OuterRef("mac"))
+        .order_by()
+        .values("user_id", "mac")
+        .annotate(n=Sum("sessions"))
+        .values("n")
+    )
+    return Device.objects.filter(Exists(gone)).update(session_count=Greatest(F("session_count") - Subquery(gone), 0))
+
+
+def device_count_start(sender, instance: Device, created: bool, raw: bool = False, **kwargs) -> None:
+    """`post_save` of Device: a device added again (its MAC address already has usage
+    under this customer) starts with the sessions already counted for it."""
+    if not created or raw:
+        return
+    total = DailyUsage.objects.filter(user_id=instance.user_id, mac=instance.mac).aggregate(n=Sum("sessions"))["n"]
+    if total:
+        Device.objects.filter(pk=instance.pk).update(session_count=total)
+        instance.session_count = total

@@ -21,9 +21,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from cloudportal.privacy import BulkExport
-from compliance.holds import HeldScope, sessions_held_q
-from compliance.selectors import held_scopes_noticeable
 
+from .holds import HeldScope, held_scopes_noticeable, sessions_held_q
 from .models import DailyUsage, NetworkSession, Site, Subscriber
 from .retention import retention_cutoff
 

@@ -38,8 +38,8 @@ from django.utils.translation import ngettext
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
 from cloudportal.core.emails import absolute_url, email_queue
-from compliance.holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
 
+from .holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
 from .models import DailyUsage, NetworkSession
 from .partitions import (
     PARENT,
@@ -52,6 +52,7 @@ from .partitions import (
     partitions_window,
 )
 from .retention import retention_cutoff
+from .rollup import device_counts_expire
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def partitions_expired(*, cutoff: datetime) -> list[str]:
 def sessions_sweep(*, now: datetime | None = None) -> SessionSweep:
     """Erase every session that started before the retention cutoff and is not held,
     then make sure the coming months' partitions exist. Idempotent: a second run
-    finds nothing left to erase. The caller serialises runs (compliance.sweep)."""
+    finds nothing left to erase. The caller serialises runs (portal.sweep)."""
     now = now or timezone.now()
     cutoff = retention_cutoff(now)
     scopes = held_scopes(now=now)
@@ -169,6 +170,7 @@ def daily_usage_expire(*, cutoff: datetime) -> dict[str, int]:
     first_kept_day = timezone.localdate(cutoff)
     expired = DailyUsage.objects.filter(day__lt=first_kept_day)
     per_user = dict(expired.order_by().values("user_id").annotate(n=Sum("sessions")).values_list("user_id", "n"))
+    device_counts_expire(expired=expired)
     deleted, _by_model = expired.delete()
     users = User.objects.in_bulk([pk for pk, n in per_user.items() if n])
     months = settings.ACCESS_LOG_RETENTION_MONTHS
@@ -202,7 +204,7 @@ def sessions_erased_notice(*, user: User, count: int, months: int) -> None:
 
 
 def access_logs_expire(now: datetime) -> dict[str, int]:
-    """The access logs' expiry hook in the privacy registry (see compliance.sweep)."""
+    """The access logs' expiry hook in the privacy registry (see portal.sweep)."""
     swept = sessions_sweep(now=now)
     counts = swept.counts()
     counts.update(daily_usage_expire(cutoff=swept.cutoff))

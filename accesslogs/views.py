@@ -28,11 +28,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from compliance.holds import HeldScope, session_is_held
-from compliance.selectors import held_scopes_noticeable
 from devices.selectors import devices_for
 
 from .forms import SessionFilterForm
+from .holds import HeldScope, held_scopes_noticeable, session_is_held
 from .models import NetworkSession
 from .retention import erase_on
 from .selectors import CursorError, session_page, sessions_for, usage_totals

@@ -7,7 +7,6 @@ from functools import lru_cache
 
 import phonenumbers
 import pycountry
-from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.conf import settings
 from django.utils import translation
@@ -138,35 +137,3 @@ class DataRequestForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = _category_choices()
-
-
-class SignupForm(AllauthSignupForm):
-    """allauth's sign-up, plus accepting the privacy statement in force, if there is
-    one: the acceptance is recorded with the new account."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from policies.selectors import statement_in_force
-
-        self.statement = statement_in_force()
-        if self.statement is not None:
-            self.fields["accept_statement"] = forms.BooleanField(
-                label=_("I have read the privacy statement (version %(version)s) and accept it.")
-                % {"version": self.statement.version},
-                help_text=_("Read it from the “Privacy statement” link at the bottom of this page."),
-                error_messages={"required": _("Please accept the privacy statement to create your account.")},
-            )
-
-    def save(self, request):
-        from policies.middleware import client_ip
-        from policies.services import statement_accept
-
-        user = super().save(request)
-        if user is not None and self.statement is not None:
-            statement_accept(
-                user=user,
-                version=self.statement,
-                ip_address=client_ip(request),
-                user_agent=request.headers.get("user-agent", ""),
-            )
-        return user

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from cloudportal.privacy import activity_concealment
+
 from .models import ActivityEvent, DataRequest, Profile, User
 
 
@@ -15,13 +17,12 @@ def activity_for(*, user: User) -> QuerySet[ActivityEvent]:
     """The customer's history, newest first. While a legal hold that forbids notice
     concerns them, what staff did since it was placed (and the hold's own entries)
     stays out of it, and shows once the hold ends (SPEC §4)."""
-    from compliance.selectors import activity_concealed_since
-
     events = ActivityEvent.objects.filter(user=user)
-    since = activity_concealed_since(user=user)
-    if since is not None:
+    concealed = activity_concealment(user)
+    if concealed is not None:
         events = events.exclude(
-            Q(created_at__gte=since) & (Q(actor_kind=ActivityEvent.Actor.STAFF) | Q(category="legal_holds"))
+            Q(created_at__gte=concealed.since)
+            & (Q(actor_kind=ActivityEvent.Actor.STAFF) | Q(category__in=concealed.categories))
         )
     return events.select_related("actor").order_by("-created_at", "-id")
 

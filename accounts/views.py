@@ -11,24 +11,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from cloudportal.core.views import form_invalid
-from cloudportal.privacy import categories
-from devices.models import Device
-from policies.models import StatementAcceptance
+from cloudportal.core.responses import form_invalid
+from cloudportal.privacy import categories, field_label
 
 from .forms import DataRequestForm, PreferencesForm, ProfileForm, country_choices
-from .models import DataRequest, Profile, User
+from .models import Profile, User
 from .selectors import activity_for, data_requests_for, profile_for
 from .services import data_request_file, preferences_update, profile_update, user_language_set
 
 ACTIVITY_PAGE_SIZE = 25
+#: What accounts/signals.py records for allauth's changes (the other field names
+#: are those of the registry categories' models).
 ACTIVITY_FIELD_LABELS = {
-    **{
-        f.name: f.verbose_name
-        for model in (Device, Profile, User, DataRequest, StatementAcceptance)
-        for f in model._meta.fields
-    },
-    # What accounts/signals.py records for allauth's changes.
     "account": gettext_lazy("account"),
     "email_address": gettext_lazy("an email address"),
     "primary_email": gettext_lazy("main email address"),
@@ -141,7 +135,9 @@ def activity(request: HttpRequest) -> HttpResponse:
     labels = {c.key: c.label for c in categories()}
     for event in page.object_list:
         event.category_label = labels.get(event.category, event.category)
-        event.field_labels = [ACTIVITY_FIELD_LABELS.get(name, name) for name in event.fields]
+        event.field_labels = [
+            ACTIVITY_FIELD_LABELS.get(name) or field_label(event.category, name) for name in event.fields
+        ]
     return render(request, "accounts/activity.html", {"page": page})
 
 

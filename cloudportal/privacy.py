@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.apps import apps
@@ -109,6 +110,11 @@ class Category:
     #: the given moment, and return what it did as {what: count}. None when the
     #: category lives as long as the account (account erasure removes it).
     expire: Callable[[Any], dict[str, int]] | None = None
+    #: When something of this category that the customer may not know of yet began
+    #: (a legal hold that forbids notice): what staff did since then, and this
+    #: category's own entries, stay out of the customer's activity history. None
+    #: when nothing is concealed.
+    conceals_activity: Callable[[Any], Any] | None = None
     order: int = 100
 
 
@@ -130,6 +136,45 @@ def categories() -> list[Category]:
 
 def category(key: str) -> Category:
     return _registry[key]
+
+
+@dataclass(frozen=True)
+class Concealment:
+    """What the customer's activity history leaves out for now: entries by staff
+    from `since` on, and every entry of the `categories` named."""
+
+    since: Any
+    categories: frozenset[str]
+
+
+def activity_concealment(user) -> Concealment | None:
+    """What the categories conceal from this customer's activity history (SPEC §4),
+    or None when nothing is."""
+    found = [(c.key, since) for c in categories() if c.conceals_activity and (since := c.conceals_activity(user))]
+    if not found:
+        return None
+    return Concealment(since=min(since for _key, since in found), categories=frozenset(key for key, _since in found))
+
+
+@lru_cache(maxsize=64)
+def _model_field_labels(labels: tuple[str, ...]) -> dict[str, Text]:
+    names: dict[str, Text] = {}
+    for label in labels:
+        for f in apps.get_model(label)._meta.fields:
+            names.setdefault(f.name, f.verbose_name)
+    return names
+
+
+def field_label(key: str, name: str) -> Text:
+    """The name people read for field `name` of category `key`'s records (as the
+    activity history lists what changed), else of any category's records; the field
+    name itself when unknown."""
+    found = _registry.get(key)
+    own = _model_field_labels(found.models) if found else {}
+    if name in own:
+        return own[name]
+    every = tuple(label for c in categories() for label in c.models)
+    return _model_field_labels(every).get(name, name)
 
 
 # --- Coverage ---------------------------------------------------------------

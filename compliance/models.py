@@ -20,7 +20,7 @@ class LegalHold(models.Model):
     The scope is one account, one MAC address or one IP address, and a time range: a
     session is held when it matches the scope and was in progress at some moment of
     the range. An account's sessions are matched through the account's subscribers,
-    also once the account is erased (see compliance/holds.py)."""
+    also once the account is erased (see accesslogs/holds.py)."""
 
     class Scope(models.TextChoices):
         ACCOUNT = "account", _("an account")

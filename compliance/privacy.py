@@ -11,7 +11,7 @@ from accounts.models import User
 from cloudportal.privacy import Category, Count, ErasureResult, register
 
 from .models import Disclosure
-from .selectors import disclosures_for, holds_visible_to
+from .selectors import activity_concealed_since, disclosures_for, holds_visible_to
 
 HOSTING = _("our hosting provider (data centres in the EU)")
 EU_DATABASE = _("Our PostgreSQL database, in EU data centres")
@@ -107,6 +107,7 @@ register(
         sample=lambda user: [f"{h.created_at:%Y-%m-%d} · {h.authority}" for h in holds_visible_to(user=user)[:3]],
         export=_holds_export,
         erase=_holds_erase,
+        conceals_activity=lambda user: activity_concealed_since(user=user),
         order=55,
     )
 )

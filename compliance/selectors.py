@@ -17,13 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from devices.models import Device
 
-from .holds import HeldScope, held_scopes
 from .models import Disclosure, LegalHold
-
-
-def held_scopes_noticeable(*, now: datetime | None = None) -> list[HeldScope]:
-    """Scopes of the holds in force that customers may be told about."""
-    return held_scopes(holds=LegalHold.objects.active(now).filter(customer_may_be_told=True))
 
 
 def holds_concerning(*, user: User) -> QuerySet[LegalHold]:

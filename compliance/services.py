@@ -19,7 +19,6 @@ from accounts.services import activity_record
 from devices.mac import mac_parse
 from devices.models import Device
 
-from .holds import legal_holds_pin
 from .models import Disclosure, LegalHold, LegalHoldEvent
 
 #: Fields of a hold that staff set; a change to any of them is audited by name.
@@ -113,8 +112,6 @@ def legal_hold_place(*, staff: User, **values) -> LegalHold:
     legal_hold_check(hold)
     hold.full_clean(exclude=["created_by"])
     hold.save()
-    if hold.scope == LegalHold.Scope.ACCOUNT:
-        legal_holds_pin(user_id=hold.account_ref)
     _hold_record(hold=hold, action=LegalHoldEvent.Action.PLACED, staff=staff)
     return hold
 
@@ -136,9 +133,10 @@ def legal_hold_change(*, hold: LegalHold, staff: User, values: dict) -> LegalHol
     locked.full_clean(exclude=["created_by"])
     locked.save()
     if locked.scope == LegalHold.Scope.ACCOUNT:
-        locked.subscriber_ids = []  # the account may have changed: pin its own
+        # The account may have changed: its own subscribers are pinned by the next
+        # sweep, or before it is erased (accesslogs.holds.legal_holds_pin).
+        locked.subscriber_ids = []
         locked.save(update_fields=["subscriber_ids"])
-        legal_holds_pin(user_id=locked.account_ref)
     _hold_record(hold=locked, action=LegalHoldEvent.Action.CHANGED, staff=staff, fields=changed)
     return locked
 

@@ -15,6 +15,10 @@ class Device(models.Model):
     label = models.CharField(_("label"), max_length=60, blank=True)
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    #: The sessions recorded for this customer with this MAC address and still kept:
+    #: kept current by the access logs' usage rollup and retention sweep, beside
+    #: `last_seen_at` (accesslogs/rollup.py).
+    session_count = models.PositiveIntegerField(_("sessions"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("device")

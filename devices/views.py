@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from cloudportal.core.views import form_invalid
+from cloudportal.core.responses import form_invalid
 
 from .forms import DeviceForm, DeviceLabelForm
 from .models import Device

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accesslogs.retention import erase_on
-from cloudportal.core.views import form_invalid
+from cloudportal.core.responses import form_invalid
 
 from .services import account_delete_cancel, account_delete_request, erasure_preview, erasure_request_for_token
 

@@ -12,3 +12,8 @@ urlpatterns = [
     path("accept/", views.accept, name="privacy_accept"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="privacy_unsubscribe"),
 ]
+
+#: Under /me/ (the namespace is assembled in portal/urls.py).
+me_urlpatterns = [
+    path("acceptances/", views.acceptances, name="acceptances"),
+]

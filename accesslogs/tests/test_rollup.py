@@ -48,7 +48,31 @@ def test_a_batch_is_added_once_however_often_its_task_runs(owner):
     assert usage_roll_up(batch.pk) is False
     assert sessions_counted(owner) == 3
     assert DailyUsage.objects.get(user=owner).bytes_in == 300
-    assert Device.objects.get(mac=MAC).last_seen_at is not None
+    device = Device.objects.get(mac=MAC)
+    assert device.last_seen_at is not None
+    assert device.session_count == 3
+
+
+def test_the_device_count_follows_the_rollup_the_sweep_and_a_device_added_again(owner):
+    collector = CollectorFactory()
+    usage_roll_up(ingest_without_followups(collector, count=2).pk)
+    usage_roll_up(ingest_without_followups(collector, count=3).pk)
+    assert Device.objects.get(mac=MAC).session_count == 5
+
+    # The same MAC address under another account is not this device's.
+    other = VerifiedUserFactory()
+    DailyUsage.objects.create(user=other, mac=MAC, day=timezone.localdate(), sessions=100)
+    # Removed and added again: the sessions already recorded with it count again.
+    Device.objects.filter(mac=MAC).delete()
+    assert Device.objects.create(user=owner, mac=MAC).session_count == 5
+    assert Device.objects.get(mac=MAC).session_count == 5
+
+    # The retention sweep takes off the sessions of the days it expires.
+    first_day = DailyUsage.objects.filter(user=owner).order_by("day").first()
+    DailyUsage.objects.create(user=owner, mac=MAC, day=first_day.day - timedelta(days=400), sessions=4)
+    Device.objects.filter(mac=MAC).update(session_count=9)
+    rollup.device_counts_expire(expired=DailyUsage.objects.filter(day__lt=first_day.day - timedelta(days=1)))
+    assert Device.objects.get(mac=MAC).session_count == 5
 
 
 def test_beat_adds_the_batches_whose_task_never_ran(owner):

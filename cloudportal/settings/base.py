@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "compliance",
     "exports",
     "erasure",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -96,7 +97,7 @@ MIDDLEWARE = [
     "policies.middleware.StatementAcceptanceMiddleware",
 ]
 
-ROOT_URLCONF = "cloudportal.urls"
+ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "cloudportal.wsgi.application"
 
 TEMPLATES = [
@@ -166,7 +167,7 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "policies.forms.StatementSignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -298,7 +299,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 60 * 60.0,
     },
     "retention-sweep": {
-        "task": "compliance.tasks.retention_sweep",
+        "task": "portal.tasks.retention_sweep",
         "schedule": crontab(hour=3, minute=15),
     },
     "roll-up-ingest-batches": {

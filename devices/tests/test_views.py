@@ -48,10 +48,8 @@ def test_device_pages_need_sign_in(client):
 
 def test_the_list_shows_mac_label_dates_sessions_and_the_randomised_note(client, customer):
     seen = datetime.datetime(2026, 3, 4, 10, 30, tzinfo=datetime.UTC)
-    fixed = DeviceFactory(user=customer, mac="00:1A:2B:3C:4D:5E", label="Desktop", last_seen_at=seen)
+    fixed = DeviceFactory(user=customer, mac="00:1A:2B:3C:4D:5E", label="Desktop", last_seen_at=seen, session_count=9)
     DeviceFactory(user=customer, mac="02:00:00:00:00:01", label="Phone")
-    DailyUsage.objects.create(user=customer, mac=fixed.mac, day=datetime.date(2026, 3, 3), sessions=7)
-    DailyUsage.objects.create(user=customer, mac=fixed.mac, day=datetime.date(2026, 3, 4), sessions=2)
     DeviceFactory(label="Someone else's tablet")
 
     body = client.get(LIST).content.decode()

@@ -233,7 +233,7 @@ def test_held_sessions_stay_held_and_the_receipt_names_only_holds_the_customer_m
 
     from django.utils.formats import date_format
 
-    from compliance.holds import sessions_held_q
+    from accesslogs.holds import sessions_held_q
     from compliance.models import LegalHold
     from compliance.tests.factories import LegalHoldFactory
 

@@ -3,7 +3,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts.tests.factories import VerifiedUserFactory
-from cloudportal.core.views import error_500
+from portal.views import error_500
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,8 @@
+"""The landing page, the dashboard, the health check and the error pages."""
+
 import logging
-from datetime import timedelta
 
 from django.conf import settings
-from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -14,35 +14,20 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .selectors import Dashboard, StatementChange, dashboard_for
+
 logger = logging.getLogger(__name__)
-
-
-def form_invalid(request: HttpRequest, template: str, context: dict) -> HttpResponse:
-    """A form came back with errors: say so, show them, and answer 400."""
-    messages.error(request, _("Nothing was saved: please correct the fields marked below."))
-    return render(request, template, context, status=400)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return render(request, "core/landing.html")
-    return render(request, "core/dashboard.html", {"cards": dashboard_cards(user=request.user)})
+        return render(request, "portal/landing.html")
+    return render(request, "portal/dashboard.html", {"cards": dashboard_cards(dashboard_for(user=request.user))})
 
 
-def dashboard_cards(*, user) -> list[dict]:
-    """Data held at a glance, from the registry, and the actions waiting for the customer."""
-    from accesslogs.selectors import session_page
-    from accounts.selectors import data_requests_for
-    from cloudportal.privacy import categories
-    from devices.selectors import devices_for
-
-    held = [c for c in categories() if any(count.value for count in c.counts(user))]
-    requests = list(data_requests_for(user=user)[:20])
-    open_count = sum(1 for r in requests if r.is_open)
-    answered_recently = [r for r in requests if r.answered_at and r.answered_at > timezone.now() - timedelta(days=30)]
-    devices = list(devices_for(user=user)[:10])
-    labels = {d.mac: d.label or d.mac for d in devices}
-    recent = session_page(user=user, size=3).sessions
+def dashboard_cards(dashboard: Dashboard) -> list[dict]:
+    """The dashboard's cards, in the customer's language, most pressing first."""
+    devices, labels = dashboard.devices, dashboard.device_labels
     cards = [
         {
             "title": _("Your devices"),
@@ -60,7 +45,9 @@ def dashboard_cards(*, user) -> list[dict]:
         {
             "title": _("Recent sessions"),
             "url": reverse("logs:list"),
-            "summary": _("Your latest network sessions.") if recent else _("No network session recorded for you yet."),
+            "summary": _("Your latest network sessions.")
+            if dashboard.recent_sessions
+            else _("No network session recorded for you yet."),
             "items": [
                 _("%(start)s at %(site)s, %(device)s")
                 % {
@@ -68,7 +55,7 @@ def dashboard_cards(*, user) -> list[dict]:
                     "site": s.site.name,
                     "device": labels.get(s.mac, s.mac),
                 }
-                for s in recent
+                for s in dashboard.recent_sessions
             ],
         },
         {
@@ -77,25 +64,26 @@ def dashboard_cards(*, user) -> list[dict]:
             "summary": ngettext(
                 "We hold data about you in %(count)d category.",
                 "We hold data about you in %(count)d categories.",
-                len(held),
+                len(dashboard.categories_held),
             )
-            % {"count": len(held)},
-            "items": [c.label for c in held],
+            % {"count": len(dashboard.categories_held)},
+            "items": dashboard.categories_held,
         },
         {
             "title": _("Your requests"),
             "url": reverse("me:requests"),
             "summary": ngettext(
-                "%(count)d request waiting for our answer.", "%(count)d requests waiting for our answer.", open_count
+                "%(count)d request waiting for our answer.",
+                "%(count)d requests waiting for our answer.",
+                dashboard.open_requests,
             )
-            % {"count": open_count},
+            % {"count": dashboard.open_requests},
             "items": [],
         },
     ]
-    statement_card = _statement_change_card()
-    if statement_card:
-        cards.insert(0, statement_card)
-    if answered_recently:
+    if dashboard.statement_change is not None:
+        cards.insert(0, _statement_change_card(dashboard.statement_change))
+    if dashboard.answered_recently:
         cards.insert(
             0,
             {
@@ -109,21 +97,15 @@ def dashboard_cards(*, user) -> list[dict]:
     return cards
 
 
-def _statement_change_card() -> dict | None:
-    """A published statement version that is not in force yet (from the cache: no query)."""
-    from policies.selectors import statement_state
-
-    state = statement_state()
-    if state.upcoming_version is None:
-        return None
-    if state.in_force_version:
-        url = reverse("privacy_diff", args=[state.in_force_version, state.upcoming_version])
+def _statement_change_card(change: StatementChange) -> dict:
+    if change.in_force_version:
+        url = reverse("privacy_diff", args=[change.in_force_version, change.version])
     else:
-        url = reverse("privacy_version", args=[state.upcoming_version])
-    date = date_format(timezone.localtime(state.upcoming_effective_at), "DATE_FORMAT")
+        url = reverse("privacy_version", args=[change.version])
+    date = date_format(timezone.localtime(change.effective_at), "DATE_FORMAT")
     summary = (
         _("Read what changes. From %(date)s we will ask you to accept it.")
-        if state.upcoming_material
+        if change.material
         else _("Read what changes from %(date)s.")
     ) % {"date": date}
     return {

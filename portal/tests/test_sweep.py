@@ -27,10 +27,9 @@ from cloudportal.core.models import OutboundEmail
 from cloudportal.privacy import category
 from compliance.models import LegalHold, SweepRun
 from compliance.services import legal_hold_lift
-from compliance.sweep import retention_sweep
+from compliance.tests.factories import LegalHoldFactory
 from devices.services import device_add
-
-from .factories import LegalHoldFactory
+from portal.sweep import retention_sweep
 
 pytestmark = pytest.mark.django_db
 

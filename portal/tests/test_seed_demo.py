@@ -6,10 +6,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.management.commands.seed_demo import DEMO_CUSTOMER, DEMO_DEVICES, DEMO_STAFF
 from compliance.models import Disclosure, LegalHold
 from devices.models import Device
 from policies.selectors import statement_in_force
+from portal.management.commands.seed_demo import DEMO_CUSTOMER, DEMO_DEVICES, DEMO_STAFF
 
 pytestmark = pytest.mark.django_db
 

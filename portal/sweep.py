@@ -16,12 +16,11 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
+from accesslogs.holds import legal_holds_pin
 from accesslogs.retention import retention_cutoff
 from cloudportal.privacy import categories
-
-from .holds import legal_holds_pin
-from .models import SweepRun
-from .services import legal_holds_expire
+from compliance.models import SweepRun
+from compliance.services import legal_holds_expire
 
 logger = logging.getLogger(__name__)
 

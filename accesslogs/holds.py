@@ -27,9 +27,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accesslogs.models import Subscriber
+from compliance.models import LegalHold
 
-from .models import LegalHold
+from .models import Subscriber
 
 #: The session column each kind of scope is matched on.
 SCOPE_COLUMNS = {
@@ -58,6 +58,11 @@ def _subscribers_by_account(holds: list[LegalHold]) -> dict[int, set[int]]:
         for user_id, pk in Subscriber.objects.filter(user_id__in=refs).values_list("user_id", "id"):
             found.setdefault(user_id, set()).add(pk)
     return found
+
+
+def held_scopes_noticeable(*, now: datetime | None = None) -> list[HeldScope]:
+    """Scopes of the holds in force that customers may be told about."""
+    return held_scopes(holds=LegalHold.objects.active(now).filter(customer_may_be_told=True))
 
 
 def held_scopes(*, now: datetime | None = None, holds=None) -> list[HeldScope]:
