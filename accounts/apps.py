@@ -14,8 +14,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        # The migration creates the staff groups; this keeps them (and their
-        # permissions) in place when a database is flushed or a later app adds
-        # permissions, as Django does for permissions themselves.
+        # The staff groups and their permissions are made after every migrate (and
+        # after a flush), from accounts/groups.py, as Django does for permissions.
         post_migrate.connect(_sync_groups, sender=self, dispatch_uid="accounts.sync_groups")
         from . import signals  # noqa: F401 - connects allauth's signals to the activity history

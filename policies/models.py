@@ -14,7 +14,7 @@ class PublishedStatementError(ValidationError):
 
 class StatementVersion(models.Model):
     """One version of the privacy statement. Published versions never change: the
-    model refuses to save or delete them, and a database trigger (migration 0002)
+    model refuses to save or delete them, and a database trigger (migration 0003)
     refuses any UPDATE or DELETE of a published row, whatever issues it."""
 
     version = models.CharField(_("version"), max_length=20, unique=True)

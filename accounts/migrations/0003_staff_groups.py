@@ -1,13 +1,11 @@
 from django.db import migrations
 
 
-def create_groups(apps, schema_editor):
-    from accounts.groups import groups_sync
-
-    groups_sync(apps)
-
-
 class Migration(migrations.Migration):
+    # The staff groups and their permissions are kept by accounts' post_migrate
+    # handler (accounts/apps.py, accounts/groups.py) after every migrate; this
+    # migration once synchronised them itself with the code of its day.
+
     dependencies = [
         ("accounts", "0002_profile_activity_requests"),
         ("auth", "0012_alter_user_first_name_max_length"),
@@ -15,4 +13,4 @@ class Migration(migrations.Migration):
         ("policies", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_groups, migrations.RunPython.noop)]
+    operations = []

@@ -1,14 +1,12 @@
 from django.db import migrations
 
 
-def sync_groups(apps, schema_editor):
-    from accounts.groups import groups_sync
-
-    groups_sync(apps)
-
-
 class Migration(migrations.Migration):
     """Support (and so Privacy officers) may suspend and reinstate customers."""
+
+    # The staff groups and their permissions are kept by accounts' post_migrate
+    # handler (accounts/apps.py, accounts/groups.py) after every migrate; this
+    # migration once synchronised them itself with the code of its day.
 
     dependencies = [
         ("accounts", "0005_user_suspended"),
@@ -16,4 +14,4 @@ class Migration(migrations.Migration):
         ("compliance", "0002_privacy_officer_permissions"),
     ]
 
-    operations = [migrations.RunPython(sync_groups, migrations.RunPython.noop)]
+    operations = []

@@ -1,14 +1,12 @@
 from django.db import migrations
 
 
-def sync_groups(apps, schema_editor):
-    from accounts.groups import groups_sync
-
-    groups_sync(apps)
-
-
 class Migration(migrations.Migration):
     """Support views exports and deletion requests; Privacy officers also the ledger."""
+
+    # The staff groups and their permissions are kept by accounts' post_migrate
+    # handler (accounts/apps.py, accounts/groups.py) after every migrate; this
+    # migration once synchronised them itself with the code of its day.
 
     dependencies = [
         ("erasure", "0001_initial"),
@@ -16,4 +14,4 @@ class Migration(migrations.Migration):
         ("accounts", "0004_email_unique_message"),
     ]
 
-    operations = [migrations.RunPython(sync_groups, migrations.RunPython.noop)]
+    operations = []

@@ -4,16 +4,14 @@ announcements (accounts.groups); the groups get the new permissions."""
 from django.db import migrations
 
 
-def sync_groups(apps, schema_editor):
-    from accounts.groups import groups_sync
-
-    groups_sync(apps)
-
-
 class Migration(migrations.Migration):
+    # The staff groups and their permissions are kept by accounts' post_migrate
+    # handler (accounts/apps.py, accounts/groups.py) after every migrate; this
+    # migration once synchronised them itself with the code of its day.
+
     dependencies = [
         ("policies", "0003_published_versions_frozen"),
         ("accounts", "0003_staff_groups"),
     ]
 
-    operations = [migrations.RunPython(sync_groups, migrations.RunPython.noop)]
+    operations = []
