@@ -107,7 +107,7 @@ def warm_up() -> None:
     from django.conf import settings
     from django.urls import reverse
 
-    from cloudportal.core.emails import email_render
+    from cloudportal.outbox import email_render
 
     reverse("home")
     for language, _name in settings.LANGUAGES:
