@@ -37,7 +37,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
-from cloudportal.core.emails import absolute_url, email_queue
+from cloudportal.outbox import absolute_url, email_queue
 
 from .holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
 from .models import DailyUsage, NetworkSession

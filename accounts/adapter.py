@@ -5,7 +5,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.utils import translation
 
-from cloudportal.core.emails import email_queue
+from cloudportal.outbox import email_queue
 
 
 class AccountAdapter(DefaultAccountAdapter):

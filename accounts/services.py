@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cloudportal.core.emails import absolute_url, email_queue
+from cloudportal.outbox import absolute_url, email_queue
 
 from .models import ActivityEvent, DataRequest, Profile, User
 

@@ -252,7 +252,7 @@ def outbox_counts() -> dict[str, int]:
 def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
     from django.db import connection
 
-    from cloudportal.core.tasks import emails_send_pending
+    from cloudportal.outbox import emails_send_pending
     from policies.services import statement_notices_queue
 
     outbox_reset()

@@ -16,7 +16,7 @@ then 5M expired sessions; `--sizes` changes them):
 - three legal holds are placed, as the admin places them: one on an account for a
   week, one on a MAC address for two days, one on an IP address for two days, all in
   the expired months;
-- the sweep is `compliance.sweep.retention_sweep(now=…)` as the beat task runs it,
+- the sweep is `portal.sweep.retention_sweep(now=…)` as the beat task runs it,
   everything included (advisory lock, holds, every registry category, the customers'
   notices, the partitions ahead); `now` is the first of a month at midnight UTC, so the
   cutoff falls on a month boundary and the expired months are dropped whole (a daily
@@ -107,7 +107,7 @@ def warm_up() -> None:
     from django.conf import settings
     from django.urls import reverse
 
-    from cloudportal.core.emails import email_render
+    from cloudportal.outbox import email_render
 
     reverse("home")
     for language, _name in settings.LANGUAGES:
@@ -225,8 +225,8 @@ def holds_place(ids: dict, layout: dict) -> None:
 
 def _counts(cutoff: datetime) -> dict:
     """Expired rows, and those of them held (by the predicate the sweep uses)."""
+    from accesslogs.holds import sessions_held_q
     from accesslogs.models import NetworkSession
-    from compliance.holds import sessions_held_q
 
     expired = NetworkSession.objects.filter(started_at__lt=cutoff)
     return {"expired": expired.count(), "held": expired.filter(sessions_held_q()).count()}
@@ -250,7 +250,7 @@ def _wal_bytes(since: str) -> int:
 
 def sweep_measure(cutoff: datetime) -> dict:
     from accounts.services import add_months
-    from compliance.sweep import retention_sweep
+    from portal.sweep import retention_sweep
 
     now = add_months(cutoff, 12)
     lsn = _wal_lsn()
@@ -265,8 +265,8 @@ def delete_measure(cutoff: datetime) -> dict:
     range, so none rereads the rows (dead until VACUUM) that earlier ones deleted."""
     from django.db import connection, transaction
 
+    from accesslogs.holds import sessions_held_sql
     from accesslogs.models import NetworkSession
-    from compliance.holds import sessions_held_sql
 
     table = NetworkSession._meta.db_table
     held_sql, held_params = sessions_held_sql()
@@ -288,7 +288,7 @@ def boundary_day_measure(ids: dict, expired: int) -> dict:
     """A sweep on a day between two month boundaries: the expired months are gone,
     and one more day of sessions (at the same density) is past the cutoff."""
     from accounts.services import add_months
-    from compliance.sweep import retention_sweep
+    from portal.sweep import retention_sweep
 
     layout = load(ids, expired)
     retention_sweep(now=add_months(layout["cutoff"], 12))  # the month-boundary sweep

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
-from cloudportal.core.emails import absolute_url, email_queue
+from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import Category, Count, ErasureResult, categories
 
 from .ledger import LedgerLine, email_hash, ledger_file_append

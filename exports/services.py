@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
-from cloudportal.core.emails import absolute_url, email_queue
+from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import categories
 
 from .build import ExportWriter

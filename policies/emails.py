@@ -1,5 +1,5 @@
 """Context of the statement notice, loaded when the notices are delivered: the rows
-hold only the version's id (see cloudportal.core.emails.emails_queue_bulk)."""
+hold only the version's id (see cloudportal.outbox.queue.emails_queue_bulk)."""
 
 from .markdown import markdown_to_html
 from .models import StatementVersion

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ActivityEvent
 from accounts.services import activity_record, preferences_update
-from cloudportal.core.emails import email_queue, emails_queue_bulk
+from cloudportal.outbox import email_queue, emails_queue_bulk
 
 from .models import (
     Announcement,
@@ -149,7 +149,7 @@ def announcement_send(*, announcement: Announcement) -> Announcement:
 def announcement_queue_emails(*, announcement_id: int, batch: int = 500) -> int:
     """One email per opted-in customer, each with its own one-click unsubscribe
     link (RFC 8058); the dedup key keeps a rerun from writing to anyone twice."""
-    from cloudportal.core.emails import absolute_url
+    from cloudportal.outbox import absolute_url
 
     announcement = Announcement.objects.get(pk=announcement_id)
     queued = 0

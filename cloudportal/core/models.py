@@ -55,7 +55,7 @@ class OutboundEmail(models.Model):
         verbose_name = _("outbound email")
         verbose_name_plural = _("outbound emails")
         indexes = [
-            # What a sender claims (see emails.emails_claim): new rows by due time, and
+            # What a sender claims (see outbox.claim.emails_claim): new rows by due time, and
             # rows whose claim may have expired by expiry. Claimed and sent rows leave
             # the first, which stays as small as what is still to send.
             models.Index(

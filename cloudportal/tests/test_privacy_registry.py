@@ -72,7 +72,7 @@ def _fill(user):
     from accesslogs.services import collector_create
     from accesslogs.tests.factories import sessions_record
     from accounts.services import data_request_file, preferences_update, profile_update
-    from cloudportal.core.emails import email_queue
+    from cloudportal.outbox import email_queue
     from devices.services import device_add
     from policies.services import statement_accept
     from policies.tests.factories import PublishedVersionFactory

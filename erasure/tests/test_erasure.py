@@ -20,8 +20,8 @@ from accounts.models import Profile, User
 from accounts.services import profile_update
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from cloudportal import privacy
-from cloudportal.core.emails import email_deliver_now
 from cloudportal.core.models import OutboundEmail
+from cloudportal.outbox import email_deliver_now
 from cloudportal.tests.test_privacy_registry import _fill
 from erasure.ledger import email_hash, ledger_file_read
 from erasure.models import ErasureLedgerEntry, ErasureRequest

@@ -13,9 +13,9 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from accounts.tests.factories import VerifiedUserFactory
-from cloudportal.core import emails as outbox
-from cloudportal.core.emails import emails_deliver_chunk
 from cloudportal.core.models import OutboundEmail
+from cloudportal.outbox import emails_deliver_chunk
+from cloudportal.outbox import send as outbox_send
 from conftest import SMTPSink, free_port
 from policies.services import statement_notices_queue
 
@@ -160,7 +160,7 @@ class SenderDied(BaseException):
 def test_a_sender_dying_before_its_mark_leaves_no_message_and_the_next_sends_it_once(smtp, settings, monkeypatch):
     settings.EMAIL_CHUNK_SIZE = 5
     customers, _version = notices_for(5)
-    real_mark = outbox._mark_sent
+    real_mark = outbox_send._mark_sent
     calls = {"n": 0}
 
     def mark_then_die(*, email_id, token, then=None):
@@ -169,10 +169,10 @@ def test_a_sender_dying_before_its_mark_leaves_no_message_and_the_next_sends_it_
             raise SenderDied
         return real_mark(email_id=email_id, token=token, then=then)
 
-    monkeypatch.setattr(outbox, "_mark_sent", mark_then_die)
+    monkeypatch.setattr(outbox_send, "_mark_sent", mark_then_die)
     with pytest.raises(SenderDied):
         emails_deliver_chunk()
-    monkeypatch.setattr(outbox, "_mark_sent", real_mark)
+    monkeypatch.setattr(outbox_send, "_mark_sent", real_mark)
 
     # Two went out; the third never ended, so the server dropped it.
     assert sum(received_by(smtp).values()) == 2

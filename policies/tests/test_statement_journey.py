@@ -18,7 +18,7 @@ from accounts.groups import PRIVACY_OFFICER
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffUserFactory, VerifiedUserFactory
 from accounts.tests.test_journeys import button, expect_dashboard, sign_in
 from cloudportal.core.models import OutboundEmail
-from cloudportal.core.tasks import emails_send_pending
+from cloudportal.outbox import emails_send_pending
 from policies.models import StatementAcceptance, StatementVersion
 from policies.services import statement_accept
 from policies.tasks import statement_notices_queue, statements_switch_over

@@ -1,6 +1,6 @@
 from django import template
 
-from cloudportal.core.emails import absolute_url as _absolute_url
+from cloudportal.outbox import absolute_url as _absolute_url
 
 register = template.Library()
 

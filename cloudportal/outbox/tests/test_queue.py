@@ -7,8 +7,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from cloudportal.core.emails import email_deliver_now, email_queue
 from cloudportal.core.models import OutboundEmail
+from cloudportal.outbox import email_deliver_now, email_queue
 
 DELIVER_TASK = "cloudportal.core.tasks.email_deliver"
 CONTEXT = {"ip": "192.0.2.10", "user_agent": "Firefox", "timestamp": "2025-01-01 10:00"}

@@ -6,8 +6,7 @@ from django.core.cache import cache
 
 from accounts.models import User
 from accounts.tests.factories import VerifiedUserFactory
-from cloudportal.core import tasks
-from cloudportal.core.emails import emails_queue_bulk
+from cloudportal.outbox import emails_queue_bulk, tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +43,8 @@ def test_a_claim_takes_expired_claims_first_then_due_rows_and_never_live_claims(
 
     from django.utils import timezone
 
-    from cloudportal.core.emails import emails_claim, emails_due_count
     from cloudportal.core.models import OutboundEmail
+    from cloudportal.outbox import emails_claim, emails_due_count
 
     monkeypatch.setattr(tasks.emails_send_chunk, "delay", lambda slot=0: None)
     VerifiedUserFactory.create_batch(6)

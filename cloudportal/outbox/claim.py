@@ -1,0 +1,105 @@
+"""Who sends which rows: sender slots, claims of due rows and their expiry.
+
+Up to EMAIL_SENDERS senders work a backlog side by side, each keeping a slot alive in
+the cache; a slot whose sender died is free again after SENDER_HEARTBEAT_SECONDS.
+
+A sender claims a chunk of due rows with SELECT ... FOR UPDATE SKIP LOCKED, so two
+senders never hold the same row. A claim expires after EMAIL_CLAIM_SECONDS: the rows
+of a sender that died go to another one then, before any new row. A bulk queuing of
+many rows refreshes the outbox's statistics, so that claims keep reading only the
+rows they take.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cloudportal.core.models import OutboundEmail
+
+#: A sender slot with no chunk started for this long is free again (its sender died).
+SENDER_HEARTBEAT_SECONDS = 60
+
+#: A bulk queuing of at least this many rows refreshes the outbox's statistics.
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def _sender_key(slot: int) -> str:
+    return f"outbox:sender:{slot}"
+
+
+def sender_slots(*, count: int) -> range:
+    """The slots of the senders wanted for `count` messages: one per chunk, at most
+    EMAIL_SENDERS."""
+    return range(min(settings.EMAIL_SENDERS, math.ceil(count / settings.EMAIL_CHUNK_SIZE)))
+
+
+def sender_slot_take(*, slot: int) -> bool:
+    """Take the slot for a new sender; False while another sender holds it."""
+    return cache.add(_sender_key(slot), 1, timeout=SENDER_HEARTBEAT_SECONDS)
+
+
+def sender_alive(*, slot: int) -> None:
+    cache.set(_sender_key(slot), 1, timeout=SENDER_HEARTBEAT_SECONDS)
+
+
+def sender_done(*, slot: int) -> None:
+    cache.delete(_sender_key(slot))
+
+
+def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list[int], datetime]:
+    """Claim up to `limit` pending rows (those due, or the `ids` given) for one sender.
+
+    Rows another transaction is claiming are skipped (SKIP LOCKED), as are rows
+    whose claim has not expired, so two senders never hold the same row. A claim
+    expires after EMAIL_CLAIM_SECONDS: the rows of a sender that died are sent by
+    another one then, before any new row.
+
+    Each kind is read from a partial index of its own (`email_due_idx`: pending and
+    unclaimed, by due time; `email_claimed_idx`: pending and claimed, by expiry), so
+    a claim reads the rows it takes and not the others: while a million notices go
+    out, the claimed and sent ones leave the first index instead of being read and
+    passed over by every claim after them."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.EMAIL_CLAIM_SECONDS)
+    with transaction.atomic():
+        pending = OutboundEmail.objects.select_for_update(skip_locked=True).filter(status=OutboundEmail.Status.PENDING)
+        if ids is not None:
+            rows = pending.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk__in=ids)
+            claimed = list(rows.order_by("pk").values_list("pk", flat=True)[:limit])
+        else:
+            expired = pending.filter(claimed_until__lt=now).order_by("claimed_until")
+            claimed = list(expired.values_list("pk", flat=True)[:limit])
+            if len(claimed) < limit:
+                due = pending.filter(claimed_until__isnull=True, next_attempt_at__lte=now).order_by("next_attempt_at")
+                claimed += due.values_list("pk", flat=True)[: limit - len(claimed)]
+        if claimed:
+            OutboundEmail.objects.filter(pk__in=claimed).update(claim=token, claimed_until=until)
+    return token, claimed, until
+
+
+def emails_due_count(*, cap: int = 100_000) -> int:
+    """How many pending emails are due now (counted up to `cap`): unclaimed and due,
+    or claimed by a sender whose claim has expired."""
+    now = timezone.now()
+    pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING)
+    expired = pending.filter(claimed_until__lt=now)[:cap].count()
+    return expired + pending.filter(claimed_until__isnull=True, next_attempt_at__lte=now)[: cap - expired].count()
+
+
+def outbox_analyze(*, stored: int) -> None:
+    """After a bulk queuing of `stored` rows, ANALYZE the outbox if they were many
+    (PostgreSQL). The planner would still count the rows there were before: it would
+    read every due row and sort them for each claim instead of the first few in
+    order."""
+    if connection.vendor == "postgresql" and stored >= ANALYZE_AFTER_ROWS:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {OutboundEmail._meta.db_table}")
