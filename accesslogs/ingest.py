@@ -395,12 +395,6 @@ COPY_GROUP = 1000
 NO_OWNER = "\\N\t"
 
 
-def _copy_escape(value: str) -> str:
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
 class _Writer:
     """Resolves attribution and sites, writes rows, and records the stored batch."""
 
