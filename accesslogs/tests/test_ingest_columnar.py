@@ -89,7 +89,7 @@ def test_a_varied_batch_is_stored_alike_by_both_paths(monkeypatch, row_by_row):
     columnar = stored()
     NetworkSession.objects.all().delete()
     with monkeypatch.context() as patched:
-        patched.setattr(ingest, "pa", None)  # as without Arrow: row by row
+        patched.setattr(ingest, "_arrow", lambda: False)  # as without Arrow: row by row
         assert record(body).accepted == 7
     assert stored() == columnar
     by_id = {row[0]: row for row in columnar}
