@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
@@ -45,6 +45,9 @@ from .partitions import months_between, partitions_ensure
 from .retention import retention_cutoff
 from .services import one_of, subscribers_current
 from .tasks import usage_roll_up
+
+if TYPE_CHECKING:
+    from psycopg import Copy
 
 #: pyarrow's modules, the columnar path's reader, imported by `_arrow()` when first needed.
 pa = pc = pa_csv = None
@@ -403,23 +406,25 @@ class _Writer:
         self.checker = checker
         self.months = months_between(checker.oldest, checker.latest)
         self.skip_stored = skip_stored
-        #: MAC -> (user id, subscriber id) of the account holding it now, or None.
-        self.owners: dict[str, tuple[int, int] | None] = {}
+        #: MAC -> the subscriber of the account holding it now, or None.
+        self.subscribers: dict[str, int | None] = {}
         self.sites: dict[tuple[str, str], int] = {}
         self.seen: set[tuple[str, datetime]] = set()
         self.accepted = 0
         self.duplicates = 0
         self.after_id = _last_id_taken()
 
-    def _resolve(self, macs: set[str], sites: set[tuple[str, str]]) -> None:
-        macs -= self.owners.keys()
+    def resolve(self, macs: set[str], sites: set[tuple[str, str]]) -> None:
+        """Look up the subscribers of `macs` and the ids of `sites` (creating those that
+        are new) not looked up yet, into `subscribers` and `sites`."""
+        macs -= self.subscribers.keys()
         if macs:
-            self.owners.update(dict.fromkeys(macs))
+            self.subscribers.update(dict.fromkeys(macs))
             devices = Device.objects.filter(one_of(f"{Device._meta.db_table}.mac", macs))
             held = list(devices.values_list("mac", "user_id", "user__email"))
-            subscribers = subscribers_current({(user_id, email) for _mac, user_id, email in held})
+            current = subscribers_current({(user_id, email) for _mac, user_id, email in held})
             for mac, user_id, email in held:
-                self.owners[mac] = (user_id, subscribers[(user_id, email)])
+                self.subscribers[mac] = current[(user_id, email)]
         sites -= self.sites.keys()
         if sites:
             Site.objects.bulk_create([Site(name=n, address=a) for n, a in sites], ignore_conflicts=True)
@@ -455,7 +460,7 @@ class _Writer:
         return kept
 
     def write(self, chunk: list[Row], macs: set[str], sites: set[tuple[str, str]]) -> None:
-        self._resolve(macs, sites)
+        self.resolve(macs, sites)
         chunk = self._keep(chunk)
         if not chunk:
             return
@@ -465,27 +470,36 @@ class _Writer:
             self._insert(chunk)
         self.accepted += len(chunk)
 
-    def _copy(self, chunk: list[Row]) -> None:
-        owners = {mac: f"{o[1]}\t" for mac, o in self.owners.items() if o is not None}
-        sites = {key: f"{pk}\t{self.collector.pk}\t" for key, pk in self.sites.items()}
+    @contextlib.contextmanager
+    def copying(self, *, csv: bool = False) -> Iterator[Copy]:
+        """A COPY into the sessions table, each line in COLUMNS order: PostgreSQL's text
+        format, or CSV. Database errors come out as Django's (DataError, ...)."""
         sql = f"COPY {NetworkSession._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+        if csv:
+            sql += " WITH (FORMAT csv)"
         with (
             connection.cursor() as cursor,
             connection.wrap_database_errors,
             cursor.connection.cursor().copy(sql) as copy,
         ):
+            yield copy
+
+    def _copy(self, chunk: list[Row]) -> None:
+        owners = {mac: f"{pk}\t" for mac, pk in self.subscribers.items() if pk is not None}
+        sites = {key: f"{pk}\t{self.collector.pk}\t" for key, pk in self.sites.items()}
+        with self.copying() as copy:
             for start in range(0, len(chunk), COPY_GROUP):
                 group = chunk[start : start + COPY_GROUP]
                 copy.write("".join([owners.get(r[1], NO_OWNER) + sites[r[3]] + r[6] for r in group]))
 
     def _insert(self, chunk: list[Row]) -> None:
         """The embedded SQLite run has no COPY."""
-        owners, sites = self.owners, self.sites
+        subscribers, sites = self.subscribers, self.sites
         NetworkSession.objects.bulk_create(
             NetworkSession(
                 collector=self.collector,
                 session_id=session_id,
-                subscriber_id=(owners[mac] or (None, None))[1],
+                subscriber_id=subscribers[mac],
                 mac=mac,
                 ip=ip,
                 site_id=sites[site],
@@ -561,16 +575,11 @@ def _columnar_attempt(collector: Collector, source: Source) -> IngestResult | No
         return None
     checker = _Checker()
     writer = _Writer(collector, skip_stored=False, checker=checker)
-    sql = f"COPY {NetworkSession._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
     try:
         with transaction.atomic():  # a savepoint: a refused segment leaves nothing behind
             for segment, keys in _in_background(_columnar_segments(source())):
                 owners = _columnar_owners(keys, writer)  # queries: before the COPY
-                with (
-                    connection.cursor() as cursor,
-                    connection.wrap_database_errors,
-                    cursor.connection.cursor().copy(sql) as copy,
-                ):
+                with writer.copying(csv=True) as copy:
                     for text in _in_background(_columnar_text(segment, owners, writer.collector.pk, checker)):
                         copy.write(text)
                 writer.accepted += segment.num_rows
@@ -621,8 +630,8 @@ def _columnar_owners(keys: dict, writer: _Writer) -> dict:
     """The segment's canonical MAC addresses, and the subscriber and site id of each row."""
     mac_list = keys["macs"].to_pylist()
     place_list = [tuple(p.split("\x1f", 1)) for p in keys["sites"].to_pylist()]
-    writer._resolve(set(mac_list), set(place_list))
-    subscribers = pa.array([(writer.owners[m] or (None, None))[1] for m in mac_list], pa.int64())
+    writer.resolve(set(mac_list), set(place_list))
+    subscribers = pa.array([writer.subscribers[m] for m in mac_list], pa.int64())
     sites = pa.array([writer.sites[p] for p in place_list], pa.int64())
     return {
         "mac": keys["mac"],
