@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
@@ -95,10 +95,20 @@ class IngestError(Exception):
         return "; ".join(f"line {e['line']}: {e['field']}: {e['message']}" for e in self.errors[:5])
 
 
-# A checked row: session_id, mac, ip, (site, site_address), started_at, ended_at (both
-# datetimes), the row's own part of its COPY line, bytes_in, bytes_out (as text), and
-# the line number. Plain tuples: a batch holds millions of them.
-Row = tuple
+class Row(NamedTuple):
+    """A checked session, fields named as the session's columns. A tuple (a batch holds
+    millions of rows), built with positional arguments."""
+
+    session_id: str
+    mac: str  # canonical
+    ip: str  # canonical
+    site: tuple[str, str]  # name, address
+    started_at: datetime
+    ended_at: datetime
+    #: The row's own part of its COPY line: session_id to bytes_out in COLUMNS order.
+    copy_tail: str
+    bytes_in: str  # digits
+    bytes_out: str
 
 
 # --- Reading ------------------------------------------------------------------
@@ -200,7 +210,7 @@ class _Checker:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"line": line, "field": name, "message": str(message)})
 
-    def fast(self, line: int, values: list) -> Row | None:
+    def fast(self, values: list) -> Row | None:
         try:
             session_id, mac, ip, site, address, started, ended, bytes_in, bytes_out = values
             mac = self.macs.get(mac) or self._mac(mac)
@@ -232,7 +242,7 @@ class _Checker:
                 place = (site, address)
                 if place not in self.sites:
                     self._site(place)
-                return (session_id, mac, ip, place, started_at, ended_at, tail, bytes_in, bytes_out, line)
+                return Row(session_id, mac, ip, place, started_at, ended_at, tail, bytes_in, bytes_out)
         except (TypeError, ValueError, AttributeError, ValidationError):
             pass
         return None
@@ -314,7 +324,7 @@ class _Checker:
             str(int(record["bytes_out"])),
         )
         tail = f"{session_id}\t{mac}\t{ip}\t{started.isoformat()}\t{ended.isoformat()}\t{bytes_in}\t{bytes_out}\n"
-        return (session_id, mac, ip, site, started, ended, tail, bytes_in, bytes_out, line)
+        return Row(session_id, mac, ip, site, started, ended, tail, bytes_in, bytes_out)
 
     def _moment(self, line: int, name: str, value: str) -> datetime | None:
         try:
@@ -336,7 +346,7 @@ def _parse_chunks(records: Iterator[tuple[int, list | str]], checker: _Checker) 
     chunk: list[Row] = []
     fast = checker.fast
     for line, values in records:
-        row = None if isinstance(values, str) else fast(line, values)
+        row = None if isinstance(values, str) else fast(values)
         if row is None:
             row = checker.slow(line, values)
             if len(checker.errors) >= MAX_ERRORS:
@@ -444,14 +454,14 @@ class _Writer:
         stored = set(
             NetworkSession.objects.filter(
                 collector=self.collector,
-                session_id__in={r[0] for r in chunk},
-                started_at__gte=min(r[4] for r in chunk),
-                started_at__lte=max(r[4] for r in chunk),
+                session_id__in={r.session_id for r in chunk},
+                started_at__gte=min(r.started_at for r in chunk),
+                started_at__lte=max(r.started_at for r in chunk),
             ).values_list("session_id", "started_at")
         )
         kept = []
         for row in chunk:
-            key = (row[0], row[4])
+            key = (row.session_id, row.started_at)
             if key in stored or key in self.seen:
                 self.duplicates += 1
                 continue
@@ -490,7 +500,7 @@ class _Writer:
         with self.copying() as copy:
             for start in range(0, len(chunk), COPY_GROUP):
                 group = chunk[start : start + COPY_GROUP]
-                copy.write("".join([owners.get(r[1], NO_OWNER) + sites[r[3]] + r[6] for r in group]))
+                copy.write("".join([owners.get(r.mac, NO_OWNER) + sites[r.site] + r.copy_tail for r in group]))
 
     def _insert(self, chunk: list[Row]) -> None:
         """The embedded SQLite run has no COPY."""
@@ -498,17 +508,17 @@ class _Writer:
         NetworkSession.objects.bulk_create(
             NetworkSession(
                 collector=self.collector,
-                session_id=session_id,
-                subscriber_id=subscribers[mac],
-                mac=mac,
-                ip=ip,
-                site_id=sites[site],
-                started_at=started,
-                ended_at=ended,
-                bytes_in=bytes_in,
-                bytes_out=bytes_out,
+                session_id=row.session_id,
+                subscriber_id=subscribers[row.mac],
+                mac=row.mac,
+                ip=row.ip,
+                site_id=sites[row.site],
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                bytes_in=row.bytes_in,
+                bytes_out=row.bytes_out,
             )  # fmt: skip
-            for session_id, mac, ip, site, started, ended, _tail, bytes_in, bytes_out, _line in chunk
+            for row in chunk
         )
 
     def finish(self) -> None:
