@@ -152,13 +152,12 @@ def tables_reset() -> None:
 
 def caches_clear() -> None:
     """What a fresh `manage.py ingest_sessions` process starts without."""
-    from accesslogs import ingest, partitions
+    from accesslogs import partitions
+    from accesslogs.ingest.check import ip_compressed
     from devices.mac import mac_parse
 
     mac_parse.cache_clear()
-    ip_parse = getattr(ingest, "_ip", None)
-    if hasattr(ip_parse, "cache_clear"):
-        ip_parse.cache_clear()
+    ip_compressed.cache_clear()
     partitions.partitions_forget()
 
 
