@@ -4,9 +4,13 @@ stores, and hands anything it is not sure of to the row-by-row path."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from accesslogs import ingest
@@ -141,3 +145,17 @@ def test_a_replay_on_the_columnar_path_reports_duplicates(monkeypatch):
     again = record(body, collector)
     assert (again.accepted, again.duplicates) == (0, 7)
     assert NetworkSession.objects.count() == 7
+
+
+def test_a_process_that_never_ingests_does_not_import_pyarrow():
+    """pyarrow (about 40 MB resident) comes with the first columnar batch, not with the
+    ingest package: a web process or an export worker never carries it."""
+    code = (
+        "import sys, django; django.setup(); import cloudportal.urls, accesslogs.ingest; "
+        "print('pyarrow' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cloudportal.settings.test"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
