@@ -1,4 +1,4 @@
-"""Writes to access-log data other than sessions themselves (see ingest.py): collectors
+"""Writes to access-log data other than sessions themselves (see ingest/): collectors
 and the subscribers sessions are attributed to."""
 
 from __future__ import annotations

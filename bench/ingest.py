@@ -152,13 +152,12 @@ def tables_reset() -> None:
 
 def caches_clear() -> None:
     """What a fresh `manage.py ingest_sessions` process starts without."""
-    from accesslogs import ingest, partitions
+    from accesslogs import partitions
+    from accesslogs.ingest.check import ip_compressed
     from devices.mac import mac_parse
 
     mac_parse.cache_clear()
-    ip_parse = getattr(ingest, "_ip", None)
-    if hasattr(ip_parse, "cache_clear"):
-        ip_parse.cache_clear()
+    ip_compressed.cache_clear()
     partitions.partitions_forget()
 
 
@@ -212,14 +211,12 @@ def baseline_run(path: Path, rows: int) -> float:
 
 
 def parse_only(path: Path, limit: int | None = None, profile: bool = False) -> tuple[int, float]:
-    """Diagnostic: read and check the batch as ingest does, without the database.
-
-    Uses the ingest module's internals; returns (0, 0) if they have changed."""
-    from accesslogs import ingest
-
+    """Diagnostic: read and check the batch as the row-by-row path does, without the
+    database. Returns (0, 0) if the ingest package no longer has these parts."""
     try:
-        records, checker_class, chunks = ingest._csv_records, ingest._Checker, ingest._parse_chunks
-    except AttributeError:
+        from accesslogs.ingest.check import Checker, parse_chunks
+        from accesslogs.ingest.read import csv_records
+    except ImportError:
         return 0, 0.0
     caches_clear()
     profiler = None
@@ -231,7 +228,7 @@ def parse_only(path: Path, limit: int | None = None, profile: bool = False) -> t
     with path.open("rb") as stream, timed() as t:
         if profiler:
             profiler.enable()
-        for chunk in chunks(records(stream), checker_class()):
+        for chunk in parse_chunks(csv_records(stream), Checker()):
             # A list of rows, or a tuple that starts with one.
             rows += len(chunk[0] if isinstance(chunk, tuple) else chunk)
             if limit and rows >= limit:

@@ -9,8 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from accesslogs import ingest
-from accesslogs.ingest import IngestError, rewinding, sessions_ingest
+from accesslogs.ingest import IngestError, check, rewinding, sessions_ingest
 from accesslogs.models import Collector, DailyUsage, IngestBatch, NetworkSession
 from accesslogs.services import collector_create, collector_revoke
 from accesslogs.tests.factories import sessions_csv, sessions_record
@@ -147,7 +146,7 @@ def test_every_bad_line_is_listed(client, collector):
 
 def test_a_bad_row_after_rows_already_copied_stores_nothing(collector, monkeypatch):
     """Batches are written in chunks: a late bad row still rolls back the early ones."""
-    monkeypatch.setattr(ingest, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(check, "CHUNK_ROWS", 4)
     owner = VerifiedUserFactory()
     Device.objects.create(user=owner, mac="02:00:00:00:00:01")
     rows = [session(n) for n in range(20)] + [session(99, bytes_in="-1")]
@@ -160,7 +159,7 @@ def test_a_bad_row_after_rows_already_copied_stores_nothing(collector, monkeypat
 
 
 def test_a_replay_stores_nothing_twice(client, collector, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(ingest, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(check, "CHUNK_ROWS", 3)
     _collector, token = collector
     owner = VerifiedUserFactory()
     Device.objects.create(user=owner, mac="02:00:00:00:00:01")

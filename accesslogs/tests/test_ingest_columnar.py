@@ -4,9 +4,13 @@ stores, and hands anything it is not sure of to the row-by-row path."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from accesslogs import ingest
@@ -84,12 +88,12 @@ def test_a_varied_batch_is_stored_alike_by_both_paths(monkeypatch, row_by_row):
     body = sessions_csv(varied_rows())
 
     with monkeypatch.context() as patched:
-        patched.setattr(ingest, "_parse_chunks", row_by_row)  # only the columnar path may run
+        patched.setattr(ingest, "parse_chunks", row_by_row)  # only the columnar path may run
         assert record(body).accepted == 7
     columnar = stored()
     NetworkSession.objects.all().delete()
     with monkeypatch.context() as patched:
-        patched.setattr(ingest, "pa", None)  # as without Arrow: row by row
+        patched.setattr(ingest.columnar, "_arrow", lambda: False)  # as without Arrow: row by row
         assert record(body).accepted == 7
     assert stored() == columnar
     by_id = {row[0]: row for row in columnar}
@@ -119,7 +123,7 @@ def test_anything_unusual_goes_row_by_row_with_the_same_outcome(monkeypatch, cha
     for columnar in (True, False):
         with monkeypatch.context() as patched:
             if not columnar:
-                patched.setattr(ingest, "_arrow", lambda: False)
+                patched.setattr(ingest.columnar, "_arrow", lambda: False)
             try:
                 outcomes.append(("stored", record(body).accepted, stored()))
             except IngestError as error:
@@ -133,11 +137,25 @@ def test_anything_unusual_goes_row_by_row_with_the_same_outcome(monkeypatch, cha
 
 
 def test_a_replay_on_the_columnar_path_reports_duplicates(monkeypatch):
-    monkeypatch.setattr(ingest, "COLUMNAR_SEGMENT", 256)  # several segments, several COPY statements
-    monkeypatch.setattr(ingest, "COLUMNAR_ROWS", 2)
+    monkeypatch.setattr(ingest.columnar, "COLUMNAR_SEGMENT", 256)  # several segments, several COPY statements
+    monkeypatch.setattr(ingest.columnar, "COLUMNAR_ROWS", 2)
     collector = CollectorFactory()
     body = sessions_csv(varied_rows())
     assert record(body, collector).accepted == 7
     again = record(body, collector)
     assert (again.accepted, again.duplicates) == (0, 7)
     assert NetworkSession.objects.count() == 7
+
+
+def test_a_process_that_never_ingests_does_not_import_pyarrow():
+    """pyarrow (about 40 MB resident) comes with the first columnar batch, not with the
+    ingest package: a web process or an export worker never carries it."""
+    code = (
+        "import sys, django; django.setup(); import cloudportal.urls, accesslogs.ingest; "
+        "print('pyarrow' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cloudportal.settings.test"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
