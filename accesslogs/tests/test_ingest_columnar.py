@@ -151,7 +151,7 @@ def test_a_process_that_never_ingests_does_not_import_pyarrow():
     """pyarrow (about 40 MB resident) comes with the first columnar batch, not with the
     ingest package: a web process or an export worker never carries it."""
     code = (
-        "import sys, django; django.setup(); import cloudportal.urls, accesslogs.ingest; "
+        "import sys, django; django.setup(); import portal.urls, accesslogs.ingest; "
         "print('pyarrow' in sys.modules)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cloudportal.settings.test"}
