@@ -38,13 +38,13 @@ from django.utils.translation import ngettext
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
 from cloudportal.core.emails import absolute_url, email_queue
+from cloudportal.months import month_start
 from compliance.holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
 
 from .models import DailyUsage, NetworkSession
 from .partitions import (
     PARENT,
     is_partitioned,
-    month_start,
     partition_name,
     partitions_ensure,
     partitions_existing,

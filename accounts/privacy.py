@@ -8,10 +8,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from cloudportal.months import add_months
 from cloudportal.privacy import Category, Count, ErasureResult, register
 
 from .models import ActivityEvent, DataRequest, Profile, User
-from .services import PREFERENCE_FIELDS, activity_record, add_months, deletion_notice_send
+from .services import PREFERENCE_FIELDS, activity_record, deletion_notice_send
 
 #: Answered data requests are kept this long after their answer.
 DATA_REQUEST_RETENTION_MONTHS = 12

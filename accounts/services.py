@@ -3,7 +3,6 @@ through here, so each change gets the same checks, history entry and email."""
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cloudportal.core.emails import absolute_url, email_queue
+from cloudportal.months import add_months
 
 from .models import ActivityEvent, DataRequest, Profile, User
 
@@ -171,14 +171,6 @@ def user_language_set(*, user: User, language: str) -> User:
 
 
 # --- Data requests ----------------------------------------------------------
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day `months` later, or the month's last day when it is shorter."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 @transaction.atomic
