@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
+from cloudportal.http import client_ip
 from cloudportal.privacy import categories
 
 from .models import DataRequest, Profile, User
@@ -158,7 +159,6 @@ class SignupForm(AllauthSignupForm):
             )
 
     def save(self, request):
-        from policies.middleware import client_ip
         from policies.services import statement_accept
 
         user = super().save(request)

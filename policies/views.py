@@ -11,10 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from cloudportal.http import client_ip
+
 from .cookies import cookies_set_by_the_portal
 from .diff import statement_diff
 from .forms import AcceptForm
-from .middleware import ACCEPTED_SESSION_KEY, client_ip
+from .middleware import ACCEPTED_SESSION_KEY
 from .selectors import (
     acceptance_last,
     acceptances_for,
