@@ -12,6 +12,7 @@ from cloudportal.months import add_months
 from cloudportal.privacy import Category, Count, ErasureResult, register
 
 from .models import ActivityEvent, DataRequest, Profile, User
+from .selectors import profile_rows
 from .services import PREFERENCE_FIELDS, activity_record, deletion_notice_send
 
 #: Answered data requests are kept this long after their answer.
@@ -118,22 +119,8 @@ register(
 
 
 def _profile_values(user: User) -> list[tuple[str, str]]:
-    """(label, display value) for filled fields, sensitive ones masked."""
-    profile = Profile.objects.filter(user=user).first()
-    if profile is None:
-        return []
-    labels = {f.name: f.verbose_name for f in Profile._meta.fields}
-    rows = []
-    for name in Profile.EDITABLE_FIELDS:
-        value = getattr(profile, name)
-        if not value:
-            continue
-        if name in Profile.SENSITIVE_FIELDS:
-            value = profile.masked(name)
-        elif name == "id_document_type":
-            value = profile.get_id_document_type_display()
-        rows.append((str(labels[name]), str(value)))
-    return rows
+    """(label, display value) of the filled fields, as /me/ shows them."""
+    return [(str(row.label), row.value) for row in profile_rows(user=user) if row.value]
 
 
 def _profile_counts(user: User) -> list[Count]:

@@ -16,9 +16,9 @@ from cloudportal.privacy import categories
 from devices.models import Device
 from policies.models import StatementAcceptance
 
-from .forms import DataRequestForm, PreferencesForm, ProfileForm, country_choices
+from .forms import DataRequestForm, PreferencesForm, ProfileForm
 from .models import DataRequest, Profile, User
-from .selectors import activity_for, data_requests_for, profile_for
+from .selectors import activity_for, data_requests_for, profile_for, profile_rows
 from .services import data_request_file, preferences_update, profile_update, user_language_set
 
 ACTIVITY_PAGE_SIZE = 25
@@ -51,20 +51,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    profile = profile_for(user=request.user)
-    rows = []
-    for name in Profile.EDITABLE_FIELDS:
-        field = Profile._meta.get_field(name)
-        if name in Profile.SENSITIVE_FIELDS:
-            value = profile.masked(name)
-        elif name == "id_document_type":
-            value = profile.get_id_document_type_display()
-        elif name == "country":
-            value = dict(country_choices()).get(profile.country, profile.country) if profile.country else ""
-        else:
-            value = getattr(profile, name)
-        rows.append({"name": name, "label": field.verbose_name, "value": value})
-    return render(request, "accounts/profile.html", {"rows": rows})
+    return render(request, "accounts/profile.html", {"rows": profile_rows(user=request.user)})
 
 
 @login_required
