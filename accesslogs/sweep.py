@@ -36,8 +36,8 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from accounts.models import ActivityEvent, User
-from accounts.services import activity_record
-from cloudportal.core.emails import absolute_url, email_queue
+from accounts.services import activity_record, deletion_notice_send
+from cloudportal.core.emails import absolute_url
 from cloudportal.months import month_start
 from compliance.holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
 
@@ -192,13 +192,12 @@ def sessions_erased_notice(*, user: User, count: int, months: int) -> None:
         actor_kind=ActivityEvent.Actor.JOB,
         note=note,
     )
-    if user.email_deletion_notices:
-        email_queue(
-            to=user.email,
-            user=user,
-            template="emails/sessions_erased",
-            context={"count": count, "months": months, "url": absolute_url("logs:list")},
-        )
+    deletion_notice_send(
+        user=user,
+        category="access_logs",
+        template="emails/sessions_erased",
+        context={"count": count, "months": months, "url": absolute_url("logs:list")},
+    )
 
 
 def access_logs_expire(now: datetime) -> dict[str, int]:

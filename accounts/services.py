@@ -63,8 +63,18 @@ def actor_kind_for(*, user: User, actor: User | None) -> str:
 # --- Deletion notices -------------------------------------------------------
 
 
-def deletion_notice_send(*, user: User, category: str, fields: list[str]) -> None:
-    """Tell the customer that data was deleted, unless they turned notices off."""
+def deletion_notice_send(
+    *,
+    user: User,
+    category: str,
+    fields: list[str] | tuple[str, ...] = (),
+    template: str = "emails/deletion_notice",
+    context: dict | None = None,
+) -> None:
+    """Tell the customer that data was deleted from a registry category, unless they
+    turned notices off: the one place that decides. The notice lists `fields`; a
+    category with a notice of its own gives its `template` and `context` (the
+    retention sweep's "N sessions older than 12 months were erased")."""
     if not user.email_deletion_notices:
         return
     from cloudportal.privacy import category as privacy_category
@@ -72,8 +82,8 @@ def deletion_notice_send(*, user: User, category: str, fields: list[str]) -> Non
     email_queue(
         to=user.email,
         user=user,
-        template="emails/deletion_notice",
-        context={"category": privacy_category(category).label, "fields": fields},
+        template=template,
+        context={"category": privacy_category(category).label, "fields": list(fields), **(context or {})},
     )
 
 

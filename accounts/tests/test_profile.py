@@ -149,6 +149,23 @@ def test_no_deletion_notice_when_the_customer_turned_them_off(client, customer):
     assert not OutboundEmail.objects.filter(user=customer, template="emails/deletion_notice").exists()
 
 
+def test_a_category_with_a_notice_of_its_own_goes_through_the_same_helper():
+    from accounts.services import deletion_notice_send
+
+    told, silent = VerifiedUserFactory(), VerifiedUserFactory(email_deletion_notices=False)
+    for user in (told, silent):
+        deletion_notice_send(
+            user=user,
+            category="access_logs",
+            template="emails/sessions_erased",
+            context={"count": 3, "months": 12, "url": "https://portal.example/logs/"},
+        )
+    notice = OutboundEmail.objects.get(user=told)
+    assert notice.template == "emails/sessions_erased" and notice.subject.endswith("3 of your sessions were erased")
+    assert "3 sessions older than 12 months were erased" in notice.body_text
+    assert not OutboundEmail.objects.filter(user=silent).exists()
+
+
 def test_preferences_language_switches_pages_and_emails(client, customer):
     response = client.post(reverse("me:preferences"), {"language": "fr", "email_deletion_notices": "on"})
     assert response.status_code == 302
