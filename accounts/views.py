@@ -2,8 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -11,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from cloudportal.core.pagination import page_or_404
 from cloudportal.core.views import form_invalid
 from cloudportal.privacy import categories
 from devices.models import Device
@@ -117,14 +117,7 @@ def data_held(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def activity(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(activity_for(user=request.user), ACTIVITY_PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page", 1))
-    except (PageNotAnInteger, EmptyPage):
-        if paginator.count == 0 and request.GET.get("page", "1") == "1":
-            page = paginator.page(1)
-        else:
-            raise Http404(_("There is no such page.")) from None
+    page = page_or_404(activity_for(user=request.user), per_page=ACTIVITY_PAGE_SIZE, number=request.GET.get("page", 1))
     labels = {c.key: c.label for c in categories()}
     for event in page.object_list:
         event.category_label = labels.get(event.category, event.category)
