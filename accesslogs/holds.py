@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cloudportal.sql import any_of
 from compliance.models import LegalHold
 
 from .models import Subscriber
@@ -144,8 +145,10 @@ def sessions_held_sql(
     terms, params = [], []
     for scope in scopes:
         array = {"ip": "inet[]", "mac": "text[]", "subscriber_id": "bigint[]"}[scope.column]
-        term = f"({prefix}{scope.column} = ANY(%s::{array}) AND {prefix}ended_at >= %s"
-        params += [[str(v) if scope.column != "subscriber_id" else v for v in scope.values], scope.since]
+        values = [str(v) if scope.column != "subscriber_id" else v for v in scope.values]
+        match, match_params = any_of(f"{prefix}{scope.column}", values, array_type=array)
+        term = f"({match} AND {prefix}ended_at >= %s"
+        params += [*match_params, scope.since]
         if scope.until is not None:
             term += f" AND {prefix}started_at <= %s"
             params.append(scope.until)

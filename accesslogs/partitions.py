@@ -14,26 +14,9 @@ from datetime import UTC, date, datetime
 from django.conf import settings
 from django.db import connection, transaction
 
+from cloudportal.months import month_add, month_start
+
 PARENT = "accesslogs_networksession"
-
-
-def month_start(value: date | datetime) -> date:
-    return date(value.year, value.month, 1)
-
-
-def month_add(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(first: datetime, last: datetime) -> list[date]:
-    """The UTC months from the one holding `first` to the one holding `last`."""
-    month, end = month_start(first.astimezone(UTC)), month_start(last.astimezone(UTC))
-    months = []
-    while month <= end:
-        months.append(month)
-        month = month_add(month, 1)
-    return months
 
 
 def partition_name(month: date) -> str:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import Category, Count, ErasureResult, HeldPart, register
+from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, register
 from compliance.models import LegalHold
 
 from .holds import held_scopes_noticeable, legal_holds_pin, sessions_held_q
@@ -123,8 +123,8 @@ register(
         ),
         legal_basis=_("Legal obligation to retain connection data"),
         retention=_("12 months from the session start, then erased; longer only under a legal hold."),
-        storage=_("Our PostgreSQL database, in EU data centres"),
-        processors=(_("our hosting provider (data centres in the EU)"),),
+        storage=EU_DATABASE,
+        processors=(HOSTING,),
         correction=_(
             "Sessions are records of what happened and cannot be corrected; ask us through Requests if one looks wrong."
         ),

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.services import add_months
+from cloudportal.months import add_months
 
 
 def erase_at(started_at: datetime) -> datetime:

@@ -20,6 +20,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from cloudportal.csv_cells import csv_text_sql
 from cloudportal.privacy import BulkExport
 
 from .holds import HeldScope, held_scopes_noticeable, sessions_held_q
@@ -229,9 +230,6 @@ def usage_totals(*, user: User, filters: SessionFilters = NO_FILTERS) -> UsageTo
 
 # --- Export -------------------------------------------------------------------
 
-#: A site's name or address as the export writes it: one a spreadsheet would run as a
-#: formula gets a leading apostrophe, as in the /logs/ CSV.
-_NEUTRAL = "CASE WHEN {0} ~ '^[=+@-]' THEN '''' || {0} ELSE {0} END"
 #: The columns of a customer's sessions in their data export, in order, as SQL.
 #: `erased_on` is `retention.erase_on` in SQL: the start plus the retention months,
 #: counted in UTC as `add_months` does, as a local date (parameters: months, zone).
@@ -241,8 +239,8 @@ SESSION_EXPORT_SELECT = (
     ("email_as_recorded", "sub.email"),
     ("mac", "s.mac"),
     ("ip", "host(s.ip)"),
-    ("site", _NEUTRAL.format("site.name")),
-    ("site_address", _NEUTRAL.format("site.address")),
+    ("site", csv_text_sql("site.name")),
+    ("site_address", csv_text_sql("site.address")),
     ("bytes_in", "s.bytes_in"),
     ("bytes_out", "s.bytes_out"),
     (

@@ -7,13 +7,12 @@ import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from cloudportal.sql import one_of
 
 from .models import Collector, Subscriber
 
@@ -73,17 +72,6 @@ def subscribers_current(accounts: set[tuple[int, str]]) -> dict[tuple[int, str],
         )
         look_up({user_id for user_id, _email in missing})
     return found
-
-
-def one_of(column: str, values: set | list) -> Q:
-    """`column IN values` for many values: on PostgreSQL one array parameter
-    (`= ANY(%s)`) instead of a placeholder per value, which Django and psycopg take
-    long to build for tens of thousands."""
-    if connection.vendor != "postgresql":
-        field = column.rsplit(".", 1)[1].removesuffix("_id")
-        return Q(**{f"{field}__in": values})
-    condition = RawSQL(f"{column} = ANY(%s)", [list(values)], output_field=BooleanField())  # noqa: S611 - column from code
-    return Q(condition)
 
 
 def subscribers_detach(*, user: User) -> int:

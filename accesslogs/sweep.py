@@ -36,15 +36,15 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from accounts.models import ActivityEvent, User
-from accounts.services import activity_record
-from cloudportal.outbox import absolute_url, email_queue
+from accounts.services import activity_record, deletion_notice_send
+from cloudportal.months import month_start
+from cloudportal.outbox import absolute_url
 
 from .holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
 from .models import DailyUsage, NetworkSession
 from .partitions import (
     PARENT,
     is_partitioned,
-    month_start,
     partition_name,
     partitions_ensure,
     partitions_existing,
@@ -194,13 +194,12 @@ def sessions_erased_notice(*, user: User, count: int, months: int) -> None:
         actor_kind=ActivityEvent.Actor.JOB,
         note=note,
     )
-    if user.email_deletion_notices:
-        email_queue(
-            to=user.email,
-            user=user,
-            template="emails/sessions_erased",
-            context={"count": count, "months": months, "url": absolute_url("logs:list")},
-        )
+    deletion_notice_send(
+        user=user,
+        category="access_logs",
+        template="emails/sessions_erased",
+        context={"count": count, "months": months, "url": absolute_url("logs:list")},
+    )
 
 
 def access_logs_expire(now: datetime) -> dict[str, int]:

@@ -28,6 +28,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from cloudportal.csv_cells import csv_text
 from devices.selectors import devices_for
 
 from .forms import SessionFilterForm
@@ -51,8 +52,6 @@ CSV_COLUMNS = (
     "bytes_out",
     "erased_on",
 )
-#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_CHUNK_ROWS = 2000
 
 
@@ -162,10 +161,6 @@ class _Echo:
         return value
 
 
-def _csv_text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def csv_rows(
     sessions: Iterable[NetworkSession], labels: dict[str, str], noticeable: list[HeldScope] = ()
 ) -> Iterator[list]:
@@ -179,11 +174,11 @@ def csv_rows(
             timezone.localtime(session.started_at).isoformat(),
             timezone.localtime(session.ended_at).isoformat(),
             session.duration_seconds,
-            _csv_text(labels.get(session.mac, "")),
+            csv_text(labels.get(session.mac, "")),
             session.mac,
             session.ip,
-            _csv_text(session.site.name),
-            _csv_text(session.site.address),
+            csv_text(session.site.name),
+            csv_text(session.site.address),
             session.bytes_in,
             session.bytes_out,
             "held" if held else erase_on(session.started_at).isoformat(),

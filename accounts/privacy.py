@@ -8,18 +8,26 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from cloudportal.privacy import Category, Count, ErasureResult, register
+from cloudportal.months import add_months
+from cloudportal.privacy import (
+    CONTRACT,
+    EMAIL_PROVIDER,
+    EU_DATABASE,
+    HOSTING,
+    LIFE_OF_ACCOUNT,
+    Category,
+    Count,
+    ErasureResult,
+    erase_rows,
+    register,
+)
 
 from .models import ActivityEvent, DataRequest, Profile, User
-from .services import PREFERENCE_FIELDS, activity_record, add_months, deletion_notice_send
+from .selectors import profile_rows
+from .services import PREFERENCE_FIELDS, activity_record, deletion_notice_send
 
 #: Answered data requests are kept this long after their answer.
 DATA_REQUEST_RETENTION_MONTHS = 12
-
-HOSTING = _("our hosting provider (data centres in the EU)")
-EMAIL_PROVIDER = _("our email delivery provider")
-LIFE_OF_ACCOUNT = _("For as long as you have an account; deleted when you delete it.")
-EU_DATABASE = _("Our PostgreSQL database, in EU data centres")
 
 
 # --- Account ----------------------------------------------------------------
@@ -70,7 +78,7 @@ def _account_erase(user: User) -> ErasureResult:
         (gettext_noop("two-factor methods"), Authenticator),
         (gettext_noop("email addresses"), EmailAddress),
     ):
-        deleted[label], _by_model = model.objects.filter(user=user).delete()
+        deleted |= erase_rows(label, model.objects.filter(user=user)).deleted
     # Django's log of staff changes names the account by its address: by number now.
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
         object_repr=f"#{user.pk}"
@@ -91,7 +99,7 @@ register(
             _("whether our staff suspended the account, and since when"),
         ),
         purpose=_("To give you, and only you, access to your data."),
-        legal_basis=_("Performance of our contract with you"),
+        legal_basis=CONTRACT,
         retention=LIFE_OF_ACCOUNT,
         storage=EU_DATABASE,
         processors=(HOSTING, EMAIL_PROVIDER),
@@ -117,22 +125,8 @@ register(
 
 
 def _profile_values(user: User) -> list[tuple[str, str]]:
-    """(label, display value) for filled fields, sensitive ones masked."""
-    profile = Profile.objects.filter(user=user).first()
-    if profile is None:
-        return []
-    labels = {f.name: f.verbose_name for f in Profile._meta.fields}
-    rows = []
-    for name in Profile.EDITABLE_FIELDS:
-        value = getattr(profile, name)
-        if not value:
-            continue
-        if name in Profile.SENSITIVE_FIELDS:
-            value = profile.masked(name)
-        elif name == "id_document_type":
-            value = profile.get_id_document_type_display()
-        rows.append((str(labels[name]), str(value)))
-    return rows
+    """(label, display value) of the filled fields, as /me/ shows them."""
+    return [(str(row.label), row.value) for row in profile_rows(user=user) if row.value]
 
 
 def _profile_counts(user: User) -> list[Count]:
@@ -148,11 +142,6 @@ def _profile_export(user: User) -> list[dict]:
     if profile is None:
         return []
     return [{name: getattr(profile, name) for name in Profile.EDITABLE_FIELDS}]
-
-
-def _profile_erase(user: User) -> ErasureResult:
-    count, _by_model = Profile.objects.filter(user=user).delete()
-    return ErasureResult(deleted={gettext_noop("profile"): count})
 
 
 register(
@@ -179,7 +168,7 @@ register(
         counts=_profile_counts,
         sample=_profile_sample,
         export=_profile_export,
-        erase=_profile_erase,
+        erase=lambda user: erase_rows(gettext_noop("profile"), Profile.objects.filter(user=user)),
         order=20,
     )
 )
@@ -262,11 +251,6 @@ def _activity_sample(user: User) -> list[str]:
     ]
 
 
-def _activity_erase(user: User) -> ErasureResult:
-    count, _by_model = ActivityEvent.objects.filter(user=user).delete()
-    return ErasureResult(deleted={gettext_noop("activity events"): count})
-
-
 register(
     Category(
         key="activity",
@@ -284,7 +268,7 @@ register(
         counts=lambda user: [Count(_("events"), ActivityEvent.objects.filter(user=user).count())],
         sample=_activity_sample,
         export=_activity_export,
-        erase=_activity_erase,
+        erase=lambda user: erase_rows(gettext_noop("activity events"), ActivityEvent.objects.filter(user=user)),
         order=70,
     )
 )
@@ -337,11 +321,6 @@ def _requests_expire(now) -> dict[str, int]:
     return {"data requests": deleted}
 
 
-def _requests_erase(user: User) -> ErasureResult:
-    count, _by_model = DataRequest.objects.filter(user=user).delete()
-    return ErasureResult(deleted={gettext_noop("data requests"): count})
-
-
 register(
     Category(
         key="data_requests",
@@ -359,7 +338,7 @@ register(
         counts=lambda user: [Count(_("requests"), DataRequest.objects.filter(user=user).count())],
         sample=_requests_sample,
         export=_requests_export,
-        erase=_requests_erase,
+        erase=lambda user: erase_rows(gettext_noop("data requests"), DataRequest.objects.filter(user=user)),
         expire=_requests_expire,
         order=90,
     )

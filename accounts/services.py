@@ -3,7 +3,6 @@ through here, so each change gets the same checks, history entry and email."""
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cloudportal.months import add_months
 from cloudportal.outbox import absolute_url, email_queue
 
 from .models import ActivityEvent, DataRequest, Profile, User
@@ -63,8 +63,18 @@ def actor_kind_for(*, user: User, actor: User | None) -> str:
 # --- Deletion notices -------------------------------------------------------
 
 
-def deletion_notice_send(*, user: User, category: str, fields: list[str]) -> None:
-    """Tell the customer that data was deleted, unless they turned notices off."""
+def deletion_notice_send(
+    *,
+    user: User,
+    category: str,
+    fields: list[str] | tuple[str, ...] = (),
+    template: str = "emails/deletion_notice",
+    context: dict | None = None,
+) -> None:
+    """Tell the customer that data was deleted from a registry category, unless they
+    turned notices off: the one place that decides. The notice lists `fields`; a
+    category with a notice of its own gives its `template` and `context` (the
+    retention sweep's "N sessions older than 12 months were erased")."""
     if not user.email_deletion_notices:
         return
     from cloudportal.privacy import category as privacy_category
@@ -72,8 +82,8 @@ def deletion_notice_send(*, user: User, category: str, fields: list[str]) -> Non
     email_queue(
         to=user.email,
         user=user,
-        template="emails/deletion_notice",
-        context={"category": privacy_category(category).label, "fields": fields},
+        template=template,
+        context={"category": privacy_category(category).label, "fields": list(fields), **(context or {})},
     )
 
 
@@ -171,14 +181,6 @@ def user_language_set(*, user: User, language: str) -> User:
 
 
 # --- Data requests ----------------------------------------------------------
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day `months` later, or the month's last day when it is shorter."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 @transaction.atomic

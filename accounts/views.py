@@ -2,8 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -11,12 +10,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
 from cloudportal.privacy import categories, field_label
 
-from .forms import DataRequestForm, PreferencesForm, ProfileForm, country_choices
-from .models import Profile, User
-from .selectors import activity_for, data_requests_for, profile_for
+from .forms import DataRequestForm, PreferencesForm, ProfileForm
+from .models import User
+from .selectors import activity_for, data_requests_for, profile_for, profile_rows
 from .services import data_request_file, preferences_update, profile_update, user_language_set
 
 ACTIVITY_PAGE_SIZE = 25
@@ -45,20 +45,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    profile = profile_for(user=request.user)
-    rows = []
-    for name in Profile.EDITABLE_FIELDS:
-        field = Profile._meta.get_field(name)
-        if name in Profile.SENSITIVE_FIELDS:
-            value = profile.masked(name)
-        elif name == "id_document_type":
-            value = profile.get_id_document_type_display()
-        elif name == "country":
-            value = dict(country_choices()).get(profile.country, profile.country) if profile.country else ""
-        else:
-            value = getattr(profile, name)
-        rows.append({"name": name, "label": field.verbose_name, "value": value})
-    return render(request, "accounts/profile.html", {"rows": rows})
+    return render(request, "accounts/profile.html", {"rows": profile_rows(user=request.user)})
 
 
 @login_required
@@ -124,14 +111,7 @@ def data_held(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def activity(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(activity_for(user=request.user), ACTIVITY_PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page", 1))
-    except (PageNotAnInteger, EmptyPage):
-        if paginator.count == 0 and request.GET.get("page", "1") == "1":
-            page = paginator.page(1)
-        else:
-            raise Http404(_("There is no such page.")) from None
+    page = page_or_404(activity_for(user=request.user), per_page=ACTIVITY_PAGE_SIZE, number=request.GET.get("page", 1))
     labels = {c.key: c.label for c in categories()}
     for event in page.object_list:
         event.category_label = labels.get(event.category, event.category)

@@ -17,8 +17,24 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 Text = str | Promise
+
+# --- Texts many categories share ----------------------------------------------
+# One constant each, so that the same thing is said in the same words everywhere
+# ("What we hold", the export's README). Their msgids are the catalogue's.
+
+#: processors
+HOSTING = _("our hosting provider (data centres in the EU)")
+EMAIL_PROVIDER = _("our email delivery provider")
+#: storage
+EU_DATABASE = _("Our PostgreSQL database, in EU data centres")
+#: retention
+LIFE_OF_ACCOUNT = _("For as long as you have an account; deleted when you delete it.")
+#: legal basis
+CONTRACT = _("Performance of our contract with you")
+LEGAL_OBLIGATION = _("Legal obligation")
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,14 @@ class ErasureResult:
     kept_reason: Text = ""
     kept_until: Any = None
     held: tuple[HeldPart, ...] = ()
+
+
+def erase_rows(label: str, rows: models.QuerySet) -> ErasureResult:
+    """The common `erase`: delete the customer's rows (and what cascades from them)
+    and report how many under `label`, marked with gettext_noop (it is translated
+    where the receipt is written)."""
+    count, _by_model = rows.delete()
+    return ErasureResult(deleted={label: count})
 
 
 @dataclass(frozen=True)

@@ -141,13 +141,6 @@ class DisclosureForm(forms.ModelForm):
             "visible_from": forms.DateInput(attrs={"type": "date"}),
         }
 
-    def clean(self):
-        cleaned = super().clean()
-        disclosed_on, visible_from = cleaned.get("disclosed_on"), cleaned.get("visible_from")
-        if disclosed_on and visible_from and visible_from < disclosed_on:
-            self.add_error("visible_from", _("The customer cannot see it before it was disclosed."))
-        return cleaned
-
 
 @admin.register(Disclosure)
 class DisclosureAdmin(admin.ModelAdmin):

@@ -1,6 +1,7 @@
 """Legal holds, their audit trail, lawful disclosures and the retention sweep's record."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -151,6 +152,9 @@ class LegalHoldEvent(models.Model):
         return f"{self.get_action_display()} {self.created_at:%Y-%m-%d}"
 
 
+VISIBLE_BEFORE_DISCLOSED = _("The customer cannot see it before it was disclosed.")
+
+
 class Disclosure(models.Model):
     """A lawful disclosure of a customer's data to an authority (SPEC §4)."""
 
@@ -200,9 +204,22 @@ class Disclosure(models.Model):
         verbose_name_plural = _("disclosures")
         ordering = ["-disclosed_on", "-id"]
         indexes = [models.Index(fields=["customer", "visible_from"], name="compliance_disclosure_cust_idx")]
+        constraints = [
+            # The same rule as clean(), for whatever writes without it.
+            models.CheckConstraint(
+                condition=Q(visible_from__isnull=True) | Q(visible_from__gte=models.F("disclosed_on")),
+                name="compliance_disclosure_visible_after",
+                violation_error_message=VISIBLE_BEFORE_DISCLOSED,
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.disclosed_on:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        """The customer may see a disclosure from the day it was made, not before."""
+        if self.visible_from is not None and self.disclosed_on is not None and self.visible_from < self.disclosed_on:
+            raise ValidationError({"visible_from": VISIBLE_BEFORE_DISCLOSED})
 
 
 class SweepRun(models.Model):

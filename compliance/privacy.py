@@ -8,13 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from cloudportal.privacy import Category, Count, ErasureResult, register
+from cloudportal.privacy import EU_DATABASE, HOSTING, LEGAL_OBLIGATION, Category, Count, ErasureResult, register
 
 from .models import Disclosure
 from .selectors import activity_concealed_since, disclosures_for, holds_visible_to
 
-HOSTING = _("our hosting provider (data centres in the EU)")
-EU_DATABASE = _("Our PostgreSQL database, in EU data centres")
+ASK_IF_WRONG = _("Ask us through Requests if an entry looks wrong.")
 
 
 def _disclosures_export(user: User) -> list[dict]:
@@ -46,11 +45,11 @@ register(
         description=_("Each time the law made us disclose some of your data to an authority: what, to whom and why."),
         fields=(_("what was disclosed"), _("to whom"), _("on what legal basis"), _("when")),
         purpose=_("To show that we disclose your data only when the law requires it, and to tell you when we may."),
-        legal_basis=_("Legal obligation"),
+        legal_basis=LEGAL_OBLIGATION,
         retention=_("As long as the law requires us to keep the record."),
         storage=EU_DATABASE,
         processors=(HOSTING,),
-        correction=_("Ask us through Requests if an entry looks wrong."),
+        correction=ASK_IF_WRONG,
         correct_url="me:requests",
         models=("compliance.Disclosure",),
         counts=lambda user: [Count(_("disclosures"), disclosures_for(user=user).count())],
@@ -96,11 +95,11 @@ register(
         ),
         fields=(_("authority and reference"), _("which sessions"), _("dates")),
         purpose=_("To keep the sessions an authority needs, and only those, for as long as it needs them."),
-        legal_basis=_("Legal obligation"),
+        legal_basis=LEGAL_OBLIGATION,
         retention=_("Until the authority lifts the hold or it expires."),
         storage=EU_DATABASE,
         processors=(HOSTING,),
-        correction=_("Ask us through Requests if an entry looks wrong."),
+        correction=ASK_IF_WRONG,
         correct_url="me:requests",
         models=("compliance.LegalHold", "compliance.LegalHoldEvent"),
         counts=lambda user: [Count(_("legal holds"), holds_visible_to(user=user).count())],

@@ -180,8 +180,6 @@ def disclosure_record(*, staff: User, **values) -> Disclosure:
     history entry, no email); the transparency page counts it at once."""
     disclosure = Disclosure(created_by=staff, created_at=timezone.now(), **values)
     disclosure.full_clean(exclude=["created_by"])
-    if disclosure.visible_from is not None and disclosure.visible_from < disclosure.disclosed_on:
-        raise ValidationError({"visible_from": _("The customer cannot see it before it was disclosed.")})
     disclosure.save()
     return disclosure
 
@@ -190,8 +188,7 @@ def disclosure_record(*, staff: User, **values) -> Disclosure:
 def disclosure_change(*, disclosure: Disclosure, staff: User, visible_from) -> Disclosure:
     """Set from when the customer may see a disclosure (the rest of it is history)."""
     locked = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
-    if visible_from is not None and visible_from < locked.disclosed_on:
-        raise ValidationError({"visible_from": _("The customer cannot see it before it was disclosed.")})
     locked.visible_from = visible_from
+    locked.full_clean()
     locked.save(update_fields=["visible_from"])
     return locked

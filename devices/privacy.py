@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import Category, Count, ErasureResult, register
+from cloudportal.privacy import CONTRACT, EU_DATABASE, HOSTING, Category, Count, erase_rows, register
 
 from .models import Device
 
@@ -27,11 +27,6 @@ def _devices_export(user: User) -> list[dict]:
     ]
 
 
-def _devices_erase(user: User) -> ErasureResult:
-    count, _by_model = Device.objects.filter(user=user).delete()
-    return ErasureResult(deleted={gettext_noop("devices"): count})
-
-
 register(
     Category(
         key="devices",
@@ -39,17 +34,17 @@ register(
         description=_("The devices you added, known by their MAC address, so that their sessions are yours."),
         fields=(_("MAC address"), _("label"), _("when you added it"), _("when it was last seen on our network")),
         purpose=_("To link the sessions of your devices on our network to your account, so that you can see them."),
-        legal_basis=_("Performance of our contract with you"),
+        legal_basis=CONTRACT,
         retention=_("Until you remove the device or delete your account."),
-        storage=_("Our PostgreSQL database, in EU data centres"),
-        processors=(_("our hosting provider (data centres in the EU)"),),
+        storage=EU_DATABASE,
+        processors=(HOSTING,),
         correction=_("Rename or remove them yourself on the Devices page."),
         correct_url="devices:list",
         models=("devices.Device",),
         counts=lambda user: [Count(_("devices"), Device.objects.filter(user=user).count())],
         sample=_devices_sample,
         export=_devices_export,
-        erase=_devices_erase,
+        erase=lambda user: erase_rows(gettext_noop("devices"), Device.objects.filter(user=user)),
         order=40,
     )
 )

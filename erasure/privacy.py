@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import Category, Count, ErasureResult, register
+from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, erase_rows, register
 
 from .models import ErasureRequest
 
@@ -21,11 +21,6 @@ def _requests_export(user: User) -> list[dict]:
     ]
 
 
-def _requests_erase(user: User) -> ErasureResult:
-    count, _by_model = ErasureRequest.objects.filter(user=user).delete()
-    return ErasureResult(deleted={gettext_noop("deletion requests"): count})
-
-
 register(
     Category(
         key="account_deletion",
@@ -38,8 +33,8 @@ register(
             "Until the account is erased; then only a record without personal data that it was, "
             "so that a restored backup cannot bring it back."
         ),
-        storage=_("Our PostgreSQL database, in EU data centres"),
-        processors=(_("our hosting provider (data centres in the EU)"),),
+        storage=EU_DATABASE,
+        processors=(HOSTING,),
         correction=_("Use the link in the confirmation email to cancel a deletion."),
         models=("erasure.ErasureRequest",),
         counts=lambda user: [Count(_("requests"), ErasureRequest.objects.filter(user=user).count())],
@@ -48,7 +43,7 @@ register(
             for r in ErasureRequest.objects.filter(user=user).order_by("-requested_at")[:3]
         ],
         export=_requests_export,
-        erase=_requests_erase,
+        erase=lambda user: erase_rows(gettext_noop("deletion requests"), ErasureRequest.objects.filter(user=user)),
         order=95,
     )
 )

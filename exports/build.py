@@ -31,14 +31,13 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from cloudportal.csv_cells import csv_text
 from cloudportal.privacy import BulkExport, Category, categories
 
 from .archive import FileRecord, Member, Spool, ZipWriter
 from .streams import CopyReader, copy_query, copy_together, snapshot_connection, snapshot_export
 
 FORMAT = "cloudportal-export/1"
-#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@")
 #: COPY options under which a JSON array comes out as it is: JSON text holds no line
 #: break or control character, so with these as quote and delimiter nothing is quoted.
 JSON_COPY = "(FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
@@ -67,8 +66,7 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     elif not isinstance(value, str):
         return str(value)
-    text = value
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return csv_text(value)
 
 
 def _records_python(category: Category, user) -> tuple[tuple[str, ...], Iterator[dict]]:

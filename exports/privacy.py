@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import Category, Count, ErasureResult, register
+from cloudportal.privacy import HOSTING, Category, Count, ErasureResult, register
 
 from .models import DataExport
 from .services import exports_delete_for
@@ -46,7 +46,7 @@ register(
             "The file is deleted 7 days after it is ready; the record of the request for the life of the account."
         ),
         storage=_("Our servers in EU data centres"),
-        processors=(_("our hosting provider (data centres in the EU)"),),
+        processors=(HOSTING,),
         correction=_("Ask for a new export at any time."),
         correct_url="me:export",
         models=("exports.DataExport",),

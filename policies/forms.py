@@ -2,7 +2,8 @@ from allauth.account.forms import SignupForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .middleware import client_ip
+from cloudportal.http import client_ip
+
 from .selectors import statement_in_force
 from .services import statement_accept
 

@@ -1,5 +1,3 @@
-from allauth.account.adapter import get_adapter
-from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -26,14 +24,6 @@ OPEN_PREFIXES = (
     "/api/",
     "/healthz",
 )
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The customer's address, as allauth sees it (behind the configured proxies)."""
-    try:
-        return get_adapter(request).get_client_ip(request)
-    except Exception:  # noqa: BLE001 - a missing or malformed header: no address recorded
-        return None
 
 
 class StatementAcceptanceMiddleware:

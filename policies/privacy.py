@@ -1,8 +1,9 @@
 """The statement acceptances in the privacy registry (SPEC §2: Policy acceptances)."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
-from cloudportal.privacy import Category, Count, ErasureResult, register
+from cloudportal.privacy import EU_DATABASE, HOSTING, LIFE_OF_ACCOUNT, Category, Count, erase_rows, register
 
 from .models import StatementAcceptance
 
@@ -27,11 +28,6 @@ def _sample(user) -> list[str]:
     return [f"{a.accepted_at:%Y-%m-%d} · {a.version.version}" for a in _acceptances(user).reverse()[:3]]
 
 
-def _erase(user) -> ErasureResult:
-    count, _by_model = StatementAcceptance.objects.filter(user=user).delete()
-    return ErasureResult(deleted={"statement acceptances": count})
-
-
 register(
     Category(
         key="acceptances",
@@ -43,16 +39,18 @@ register(
         fields=(_("statement version"), _("time"), _("IP address"), _("browser (user agent)")),
         purpose=_("To show which terms you agreed to, and when, if that is ever questioned."),
         legal_basis=_("Legal obligation (being able to show consent and information given); our legitimate interest"),
-        retention=_("For as long as you have an account; deleted when you delete it."),
-        storage=_("Our PostgreSQL database, in EU data centres"),
-        processors=(_("our hosting provider (data centres in the EU)"),),
+        retention=LIFE_OF_ACCOUNT,
+        storage=EU_DATABASE,
+        processors=(HOSTING,),
         correction=_("These records say what happened and are not corrected; ask our privacy team if one is wrong."),
         correct_url="me:requests",
         models=("policies.StatementAcceptance",),
         counts=lambda user: [Count(_("acceptances"), StatementAcceptance.objects.filter(user=user).count())],
         sample=_sample,
         export=_export,
-        erase=_erase,
+        erase=lambda user: erase_rows(
+            gettext_noop("statement acceptances"), StatementAcceptance.objects.filter(user=user)
+        ),
         order=60,
     )
 )

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,10 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from cloudportal.core.pagination import page_or_404
+from cloudportal.http import client_ip
+
 from .cookies import cookies_set_by_the_portal
 from .diff import statement_diff
 from .forms import AcceptForm
-from .middleware import ACCEPTED_SESSION_KEY, client_ip
+from .middleware import ACCEPTED_SESSION_KEY
 from .selectors import (
     acceptance_last,
     acceptances_for,
@@ -141,11 +143,8 @@ def accept(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def acceptances(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(acceptances_for(user=request.user), ACCEPTANCES_PAGE_SIZE)
-    try:
-        page = paginator.page(request.GET.get("page", 1))
-    except (EmptyPage, PageNotAnInteger) as exc:
-        raise Http404 from exc
+    accepted = acceptances_for(user=request.user)
+    page = page_or_404(accepted, per_page=ACCEPTANCES_PAGE_SIZE, number=request.GET.get("page", 1))
     return render(request, "policies/acceptances.html", {"page": page, "in_force": statement_in_force()})
 
 

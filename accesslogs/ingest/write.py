@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 from django.db import connection
 from django.utils import timezone
 
+from cloudportal.months import months_between
+from cloudportal.sql import one_of
 from devices.models import Device
 
 from ..models import Collector, IngestBatch, NetworkSession, Site
-from ..partitions import months_between, partitions_ensure
-from ..services import one_of, subscribers_current
+from ..partitions import partitions_ensure
+from ..services import subscribers_current
 from ..tasks import usage_roll_up
 from .check import Checker, Row
 

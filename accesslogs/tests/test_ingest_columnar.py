@@ -150,10 +150,7 @@ def test_a_replay_on_the_columnar_path_reports_duplicates(monkeypatch):
 def test_a_process_that_never_ingests_does_not_import_pyarrow():
     """pyarrow (about 40 MB resident) comes with the first columnar batch, not with the
     ingest package: a web process or an export worker never carries it."""
-    code = (
-        "import sys, django; django.setup(); import portal.urls, accesslogs.ingest; "
-        "print('pyarrow' in sys.modules)"
-    )
+    code = "import sys, django; django.setup(); import portal.urls, accesslogs.ingest; print('pyarrow' in sys.modules)"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cloudportal.settings.test"}
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False

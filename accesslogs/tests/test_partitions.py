@@ -1,12 +1,10 @@
 """Monthly partitions of the sessions table (PostgreSQL)."""
 
-from datetime import date
-
 import pytest
 from django.db import connection
 
 from accesslogs import partitions
-from accesslogs.partitions import month_add, months_between, partition_name, partitions_existing, partitions_window
+from accesslogs.partitions import partition_name, partitions_existing, partitions_window
 from accesslogs.sweep import sessions_sweep
 
 pytestmark = pytest.mark.django_db
@@ -31,16 +29,3 @@ def test_the_daily_sweep_creates_months_ahead_and_can_run_twice(settings):
     partitions.partitions_forget()
     assert sessions_sweep().partitions_created == []
     assert last in partitions_existing()
-
-
-def test_month_arithmetic():
-    assert month_add(date(2026, 11, 1), 3) == date(2027, 2, 1)
-    assert month_add(date(2026, 1, 1), -1) == date(2025, 12, 1)
-    from datetime import UTC, datetime, timedelta, timezone
-
-    # 00:30 on 1 March in Paris is still February in UTC: partitions follow UTC.
-    paris = timezone(timedelta(hours=1))
-    assert months_between(datetime(2026, 3, 1, 0, 30, tzinfo=paris), datetime(2026, 3, 2, tzinfo=UTC)) == [
-        date(2026, 2, 1),
-        date(2026, 3, 1),
-    ]

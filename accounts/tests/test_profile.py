@@ -70,6 +70,27 @@ def test_valid_profile_is_saved_normalised_and_masked_on_the_profile_page(client
     assert set(event.fields) >= {"full_name", "phone", "iban", "id_number"}
 
 
+def test_profile_rows_are_what_me_and_what_we_hold_both_show():
+    from accounts.selectors import profile_rows
+    from cloudportal.privacy import category
+
+    user = VerifiedUserFactory()
+    assert [row.value for row in profile_rows(user=user)] == [""] * len(Profile.EDITABLE_FIELDS)  # nothing saved
+    assert not Profile.objects.filter(user=user).exists()
+    profile_update(
+        user=user,
+        actor=user,
+        data={"full_name": "Ada", "country": "FR", "id_document_type": "passport", "iban": IBAN, "id_number": ""},
+    )
+    rows = profile_rows(user=user)
+    assert [row.name for row in rows] == list(Profile.EDITABLE_FIELDS)
+    shown = {row.name: row.value for row in rows if row.value}
+    assert shown == {"full_name": "Ada", "country": "France", "id_document_type": "Passport", "iban": "•••• 2606"}
+    profile = category("profile")
+    assert profile.counts(user)[0].value == 4
+    assert profile.sample(user) == ["full name: Ada", "country: France", "ID document type: Passport"]
+
+
 def test_sensitive_fields_are_not_stored_in_clear():
     user = VerifiedUserFactory()
     profile_update(user=user, actor=user, data={"iban": IBAN, "id_number": ID_NUMBER, "id_document_type": "passport"})
@@ -126,6 +147,23 @@ def test_no_deletion_notice_when_the_customer_turned_them_off(client, customer):
     profile_update(user=customer, actor=customer, data={"company": ""})
     assert ActivityEvent.objects.filter(user=customer, action="deleted").exists()
     assert not OutboundEmail.objects.filter(user=customer, template="emails/deletion_notice").exists()
+
+
+def test_a_category_with_a_notice_of_its_own_goes_through_the_same_helper():
+    from accounts.services import deletion_notice_send
+
+    told, silent = VerifiedUserFactory(), VerifiedUserFactory(email_deletion_notices=False)
+    for user in (told, silent):
+        deletion_notice_send(
+            user=user,
+            category="access_logs",
+            template="emails/sessions_erased",
+            context={"count": 3, "months": 12, "url": "https://portal.example/logs/"},
+        )
+    notice = OutboundEmail.objects.get(user=told)
+    assert notice.template == "emails/sessions_erased" and notice.subject.endswith("3 of your sessions were erased")
+    assert "3 sessions older than 12 months were erased" in notice.body_text
+    assert not OutboundEmail.objects.filter(user=silent).exists()
 
 
 def test_preferences_language_switches_pages_and_emails(client, customer):

@@ -1,10 +1,22 @@
-"""Pagination for tables too large to count (SPEC §4: large tables paginate without
-counting every row)."""
+"""Pagination: a page of a customer's list or a 404, and a paginator for tables too
+large to count (SPEC §4: large tables paginate without counting every row)."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
+from django.http import Http404
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+
+
+def page_or_404(object_list, *, per_page: int, number: str | int = 1) -> Page:
+    """Page `number` of `object_list` (as the query string gives it), or a 404 for a
+    page that is not a number or is past the last one. An empty list has an empty
+    page 1."""
+    try:
+        return Paginator(object_list, per_page).page(number)
+    except InvalidPage:
+        raise Http404(_("There is no such page.")) from None
 
 
 class CappedCountPaginator(Paginator):

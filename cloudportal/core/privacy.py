@@ -4,7 +4,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from cloudportal.privacy import Category, Count, ErasureResult, register
+from cloudportal.privacy import (
+    EMAIL_PROVIDER,
+    EU_DATABASE,
+    HOSTING,
+    LIFE_OF_ACCOUNT,
+    Category,
+    Count,
+    ErasureResult,
+    register,
+)
 
 from .models import OutboundEmail
 
@@ -57,9 +66,9 @@ register(
         fields=(_("recipient address"), _("subject"), _("dates and delivery status")),
         purpose=_("To deliver our messages reliably and to show that we kept you informed."),
         legal_basis=_("Legal obligation (notices about your data); performance of our contract"),
-        retention=_("For as long as you have an account; deleted when you delete it."),
-        storage=_("Our PostgreSQL database, in EU data centres"),
-        processors=(_("our hosting provider (data centres in the EU)"), _("our email delivery provider")),
+        retention=LIFE_OF_ACCOUNT,
+        storage=EU_DATABASE,
+        processors=(HOSTING, EMAIL_PROVIDER),
         correction=_("Change the address we write to in your account settings."),
         correct_url="account_email",
         models=("core.OutboundEmail",),

@@ -146,3 +146,38 @@ def test_export_holds_the_customers_records():
     assert exported["access_logs"][0]["site"] == "Gare de Lyon" and exported["access_logs"][0]["email_as_recorded"] == (
         user.email
     )
+
+
+@pytest.mark.django_db
+def test_erase_rows_deletes_the_customer_s_rows_and_reports_the_count():
+    from accounts.models import ActivityEvent
+    from accounts.services import activity_record
+
+    mine, other = VerifiedUserFactory(), VerifiedUserFactory()
+    for user in (mine, mine, other):
+        activity_record(user=user, action="changed", category="profile", actor_kind="customer", fields=["city"])
+    result = privacy.erase_rows("activity events", ActivityEvent.objects.filter(user=mine))
+    assert result == privacy.ErasureResult(deleted={"activity events": 2})
+    assert not ActivityEvent.objects.filter(user=mine).exists() and ActivityEvent.objects.filter(user=other).exists()
+    assert privacy.erase_rows("activity events", ActivityEvent.objects.filter(user=mine)).deleted == {
+        "activity events": 0
+    }
+
+
+def test_the_shared_texts_are_said_in_french_too():
+    from django.utils import translation
+
+    shared = (
+        privacy.HOSTING,
+        privacy.EMAIL_PROVIDER,
+        privacy.EU_DATABASE,
+        privacy.LIFE_OF_ACCOUNT,
+        privacy.CONTRACT,
+        privacy.LEGAL_OBLIGATION,
+    )
+    with translation.override("en"):
+        english = [str(text) for text in shared]
+    with translation.override("fr"):
+        french = [str(text) for text in shared]
+    assert english[0] == "our hosting provider (data centres in the EU)"
+    assert all(fr != en for fr, en in zip(french, english, strict=True)), french

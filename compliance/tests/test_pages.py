@@ -16,8 +16,9 @@ from accesslogs.partitions import partitions_ensure
 from accesslogs.tests.factories import CollectorFactory
 from accounts.groups import SUPPORT
 from accounts.models import ActivityEvent
-from accounts.services import add_months, staff_view_record
+from accounts.services import staff_view_record
 from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
+from cloudportal.months import add_months
 from compliance.models import Disclosure, LegalHold, LegalHoldEvent
 from compliance.services import legal_hold_lift
 from devices.services import device_add

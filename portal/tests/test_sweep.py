@@ -16,14 +16,14 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from accesslogs.models import DailyUsage, NetworkSession, Subscriber
-from accesslogs.partitions import month_add, month_start, partition_name, partitions_ensure, partitions_existing
+from accesslogs.partitions import partition_name, partitions_ensure, partitions_existing
 from accesslogs.retention import retention_cutoff
 from accesslogs.sweep import HELD_PARTITION
 from accesslogs.tests.factories import CollectorFactory, sessions_record
 from accounts.models import ActivityEvent, DataRequest
-from accounts.services import add_months
 from accounts.tests.factories import VerifiedUserFactory
 from cloudportal.core.models import OutboundEmail
+from cloudportal.months import add_months, month_add, month_start
 from cloudportal.privacy import category
 from compliance.models import LegalHold, SweepRun
 from compliance.services import legal_hold_lift
