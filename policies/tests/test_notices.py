@@ -16,7 +16,7 @@ from accounts.tests.factories import VerifiedUserFactory
 from cloudportal.core import emails as outbox
 from cloudportal.core.emails import emails_deliver_chunk
 from cloudportal.core.models import OutboundEmail
-from conftest import SMTPSink, free_port
+from cloudportal.testing.smtp import SMTPSink, free_port
 from policies.services import statement_notices_queue
 
 from .factories import PublishedVersionFactory
