@@ -132,31 +132,6 @@ def django_setup(db_name: str) -> None:
         say(f"created and migrated database {db_name} in {t.seconds:.1f} s")
 
 
-def celery_control(name: str, broker_url: str):
-    """A Celery app for sending tasks and pings to the bench's own workers, on their
-    broker (a Redis database of their own), emptied first."""
-    from celery import Celery
-
-    control = Celery(name, broker=broker_url, set_as_current=False)
-    with control.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
-    return control
-
-
-def worker_env(db_name: str, broker_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a real Celery worker on the bench database and broker."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "DATABASE_URL": database_url(db_name),
-        "TEST_REDIS_URL": REDIS_URL,
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "LOG_LEVEL": "WARNING",
-        **extra,
-    }
-
-
 def psql(command: str, *, db_name: str, capture: bool = False) -> str:
     """Run one SQL statement or backslash command (e.g. \\copy) with the psql client."""
     done = subprocess.run(

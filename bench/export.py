@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -37,6 +34,7 @@ from pathlib import Path
 
 from bench import common
 from bench.common import Result, say, timed
+from bench.workers import celery_control, processes_stop, worker_env, worker_start, workers_wait
 
 NAME = "export"
 DB_NAME = "cloudportal_bench_export"
@@ -115,20 +113,13 @@ class Worker:
     read from /proc."""
 
     def __init__(self, workdir: Path) -> None:
-        self.control = common.celery_control("bench-export-control", BROKER_URL)
-        env = common.worker_env(DB_NAME, BROKER_URL, EXPORT_ROOT=str(workdir))
+        self.control = celery_control("bench-export-control", BROKER_URL)
+        env = worker_env(DB_NAME, BROKER_URL, EXPORT_ROOT=str(workdir))
         self.workdir = workdir
         self.name = f"bench-export-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         self.log = workdir / "worker.log"
-        celery = Path(sys.executable).with_name("celery")
-        command = [str(celery), "-A", "cloudportal", "worker", "--pool=prefork", "--concurrency=1"]
-        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", self.name]
-        with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(command, cwd=common.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not self.control.control.ping(destination=[self.name], timeout=0.5):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the worker did not start:\n" + self.log.read_text())
+        self.process = worker_start(self.name, env=env, log=self.log, pool="prefork")
+        workers_wait(self.control, [self.name], [self.process], [self.log])
         time.sleep(1)  # let the pool process settle
         [self.child] = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         self.rest_kib = _status_kib(int(self.child), "VmRSS")
@@ -161,13 +152,7 @@ class Worker:
         return _status_kib(int(self.child), "VmHWM")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        processes_stop([self.process])
         self.control.close()
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 
 from bench import common
 from bench.common import Result, say, timed
+from bench.workers import celery_control, processes_stop, worker_env, worker_start, workers_wait
 
 NAME = "notice"
 DB_NAME = "cloudportal_bench_notice"
@@ -185,8 +186,8 @@ class SMTPServer:
 
 class Workers:
     def __init__(self, smtp_port: int, workdir: Path) -> None:
-        self.control = common.celery_control("bench-notice-control", BROKER_URL)
-        env = common.worker_env(
+        self.control = celery_control("bench-notice-control", BROKER_URL)
+        env = worker_env(
             DB_NAME,
             BROKER_URL,
             TEST_EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
@@ -200,19 +201,12 @@ class Workers:
         self.logs: list[Path] = []
         for i in range(WORKERS):
             self._start(i)
-        deadline = time.monotonic() + 60
-        while len(self.control.control.ping(destination=self.names, timeout=0.5) or []) < WORKERS:
-            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
-                raise RuntimeError("the workers did not start:\n" + "\n".join(p.read_text() for p in self.logs))
+        workers_wait(self.control, self.names, self.processes, self.logs)
 
     def _start(self, i: int) -> None:
-        celery = Path(sys.executable).with_name("celery")
         name = f"bench-notice-{i}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         log = self.workdir / f"worker-{name.split('@')[0]}.log"
-        command = [str(celery), "-A", "cloudportal", "worker", "--pool=solo", "--concurrency=1", "-Q", "celery"]
-        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", name]
-        with open(log, "wb") as out:
-            process = subprocess.Popen(command, cwd=common.ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        process = worker_start(name, env=self.env, log=log, pool="solo", queue="celery")
         if i < len(self.processes):
             self.processes[i], self.names[i], self.logs[i] = process, name, log
         else:
@@ -229,15 +223,7 @@ class Workers:
         self._start(0)
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        processes_stop(self.processes)
         self.control.close()
 
 
