@@ -30,24 +30,21 @@ Run: `python -m bench.notice [--customers N] [--no-kill]`.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import signal
 import smtplib
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 from bench import common
 from bench.common import Result, say, timed
+from bench.smtp_counter import SMTPServer
 from bench.workers import celery_control, processes_stop, worker_env, worker_start, workers_wait
 
 NAME = "notice"
@@ -71,12 +68,6 @@ os.environ["CELERY_BROKER_URL"] = BROKER_URL
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
 os.environ["EMAIL_CHUNK_SIZE"] = str(CHUNK_SIZE)
 os.environ["EMAIL_SENDERS"] = str(WORKERS)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def customers_ensure(count: int) -> None:
@@ -137,53 +128,6 @@ def version_published():
     )
 
 
-class SMTPServer:
-    """BENCH_NOTICE_SMTP_PROCESSES (2) counting SMTP server processes on one port."""
-
-    def __init__(self, workdir: Path, processes: int = SMTP_PROCESSES) -> None:
-        self.port = free_port()
-        self.statuses = [workdir / f"smtp-{self.port}-{i}.json" for i in range(processes)]
-        self.processes = [
-            subprocess.Popen([sys.executable, "-m", "bench.smtp_counter", str(self.port), str(status)], cwd=common.ROOT)
-            for status in self.statuses
-        ]
-        deadline = time.monotonic() + 10
-        while not all(status.exists() for status in self.statuses):
-            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
-                raise RuntimeError("the SMTP server did not start")
-            time.sleep(0.05)
-
-    def messages(self) -> int:
-        total = 0
-        for status in self.statuses:
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                total += json.loads(status.read_text())["messages"]
-        return total
-
-    def running(self) -> bool:
-        return any(p.poll() is None for p in self.processes)
-
-    def stop(self) -> dict:
-        """Stop the processes and add up what they received."""
-        for process in self.processes:
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            process.wait(timeout=60)
-        per_recipient: Counter = Counter()
-        messages = 0
-        for status in self.statuses:
-            final = json.loads(status.read_text())
-            messages += final["messages"]
-            per_recipient.update(final["recipients"])
-        duplicates = {address: n for address, n in per_recipient.items() if n > 1}
-        return {
-            "messages": messages,
-            "recipients": len(per_recipient),
-            "duplicates": sum(n - 1 for n in duplicates.values()),
-            "duplicate_examples": sorted(duplicates)[:5],
-        }
-
-
 class Workers:
     def __init__(self, smtp_port: int, workdir: Path) -> None:
         self.control = celery_control("bench-notice-control", BROKER_URL)
@@ -242,7 +186,7 @@ def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
     from policies.services import statement_notices_queue
 
     outbox_reset()
-    smtp = SMTPServer(workdir)
+    smtp = SMTPServer(workdir, SMTP_PROCESSES)
     workers = Workers(smtp.port, workdir)
     try:
         version = version_published()
