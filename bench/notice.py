@@ -38,11 +38,10 @@ import subprocess
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from bench import common
+from bench import common, data
 from bench.common import Result, say, timed
 from bench.smtp_counter import SMTPServer
 from bench.workers import celery_control, processes_stop, worker_env, worker_start, workers_wait
@@ -70,62 +69,13 @@ os.environ["EMAIL_CHUNK_SIZE"] = str(CHUNK_SIZE)
 os.environ["EMAIL_SENDERS"] = str(WORKERS)
 
 
-def customers_ensure(count: int) -> None:
-    """`count` customers with a verified address; made once, kept across runs."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM accounts_user WHERE email LIKE %s", [f"%@{EMAIL_DOMAIN}"])
-        if cursor.fetchone()[0] == count:
-            return
-        with timed() as t:
-            cursor.execute("TRUNCATE accounts_user, account_emailaddress CASCADE")
-            cursor.execute(
-                """
-                INSERT INTO accounts_user (password, is_superuser, email, is_active, is_staff, date_joined, language,
-                                           email_deletion_notices, email_service_improvement)
-                SELECT '!', false, 'c' || g || '@' || %s, true, false, now(),
-                       CASE WHEN g %% 5 = 0 THEN 'fr' ELSE 'en' END, true, false
-                FROM generate_series(1, %s) AS g
-                """,
-                [EMAIL_DOMAIN, count],
-            )
-            cursor.execute(
-                'INSERT INTO account_emailaddress (user_id, email, verified, "primary") '
-                "SELECT id, email, true, true FROM accounts_user"
-            )
-            cursor.execute("ANALYZE accounts_user")
-            cursor.execute("ANALYZE account_emailaddress")
-        say(f"created {count:,} customers with verified addresses in {t.seconds:.1f} s")
-
-
 def outbox_reset() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
         # TRUNCATE fires no row trigger: published versions can go with the bench data.
         cursor.execute("TRUNCATE core_outboundemail, policies_statementacceptance, policies_statementversion CASCADE")
-        cursor.execute("VACUUM ANALYZE core_outboundemail")
-        cursor.execute("CHECKPOINT")
-
-
-def version_published():
-    """A material version, stored as published (as statement_publish leaves it, without
-    its notice task: the run times the queuing itself)."""
-    from django.utils import timezone
-
-    from policies.models import StatementVersion
-
-    now = timezone.now()
-    return StatementVersion.objects.create(
-        version=f"bench-{uuid.uuid4().hex[:8]}",
-        title="Privacy statement",
-        body="## Logs\n\nWe keep each session for 6 months.",
-        changelog="Network access logs are now kept for 6 months instead of 12.",
-        material=True,
-        effective_at=now + timedelta(days=31),
-        published_at=now,
-    )
+    common.vacuum_analyze("core_outboundemail", checkpoint=True)
 
 
 class Workers:
@@ -189,7 +139,7 @@ def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
     smtp = SMTPServer(workdir, SMTP_PROCESSES)
     workers = Workers(smtp.port, workdir)
     try:
-        version = version_published()
+        version = data.statement_version_published()
         with timed() as queue:
             queued = statement_notices_queue(version_id=version.pk)
         say(f"queued {queued:,} notices in {queue.seconds:.1f} s")
@@ -271,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     common.django_setup(DB_NAME)
-    customers_ensure(args.customers)
+    data.customers_verified_ensure(args.customers, domain=EMAIL_DOMAIN)
     workdir = Path(tempfile.mkdtemp(prefix="cloudportal-bench-notice-"))
     common.load_warn()
     baseline_rate = smtp_baseline(workdir)
