@@ -6,6 +6,8 @@ named `cloudportal_bench…` that it creates and migrates, never the development
 databases. Settings are the test suite's (`cloudportal.settings.test`: PostgreSQL,
 Redis, DEBUG off, so templates come from the cached loader as in production) with
 DATABASE_URL pointed at the bench database and the cache on a Redis database of its own.
+The data the benchmarks build is in bench/data.py, their real Celery workers in
+bench/workers.py.
 """
 
 from __future__ import annotations
@@ -88,14 +90,40 @@ def migrations_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _fingerprint_read(db_name: str) -> str | None:
+def _value_read(db_name: str, table: str, query: str, params: Sequence = ()) -> object | None:
+    """The first value `query` finds in the bench database, None when `table` (which
+    it reads) does not exist or has no such row."""
     import psycopg
 
     with psycopg.connect(database_url(db_name)) as conn:
-        if conn.execute("SELECT to_regclass('bench_schema')").fetchone()[0] is None:
+        if conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0] is None:
             return None
-        row = conn.execute("SELECT fingerprint FROM bench_schema").fetchone()
+        row = conn.execute(query, params).fetchone()
         return row[0] if row else None
+
+
+def _fingerprint_read(db_name: str) -> str | None:
+    return _value_read(db_name, "bench_schema", "SELECT fingerprint FROM bench_schema")
+
+
+def built_read(db_name: str, key: str) -> dict | None:
+    """The description of what benchmark `key` built in its database and keeps (written
+    by built_write once the build is finished), or None."""
+    if not database_exists(db_name):
+        return None
+    return _value_read(db_name, "bench_build", "SELECT value FROM bench_build WHERE key = %s", [key])
+
+
+def built_write(key: str, value: dict) -> None:
+    """Record, in the database Django is set up on, what benchmark `key` built."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_build (key text PRIMARY KEY, value jsonb NOT NULL)")
+        cursor.execute(
+            "INSERT INTO bench_build VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, json.dumps(value)],
+        )
 
 
 def django_setup(db_name: str) -> None:
@@ -132,29 +160,16 @@ def django_setup(db_name: str) -> None:
         say(f"created and migrated database {db_name} in {t.seconds:.1f} s")
 
 
-def celery_control(name: str, broker_url: str):
-    """A Celery app for sending tasks and pings to the bench's own workers, on their
-    broker (a Redis database of their own), emptied first."""
-    from celery import Celery
+def vacuum_analyze(*tables: str, checkpoint: bool = False) -> None:
+    """VACUUM ANALYZE the tables after a load (statistics and visibility map as a settled
+    table has them), then a CHECKPOINT if asked, so no measurement pays for the load."""
+    from django.db import connection
 
-    control = Celery(name, broker=broker_url, set_as_current=False)
-    with control.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
-    return control
-
-
-def worker_env(db_name: str, broker_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a real Celery worker on the bench database and broker."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "DATABASE_URL": database_url(db_name),
-        "TEST_REDIS_URL": REDIS_URL,
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "LOG_LEVEL": "WARNING",
-        **extra,
-    }
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        if checkpoint:
+            cursor.execute("CHECKPOINT")
 
 
 def psql(command: str, *, db_name: str, capture: bool = False) -> str:

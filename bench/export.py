@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from bench import common
+from bench import common, data
 from bench.common import Result, say, timed
+from bench.workers import celery_control, processes_stop, worker_env, worker_start, workers_wait
 
 NAME = "export"
 DB_NAME = "cloudportal_bench_export"
@@ -48,55 +46,34 @@ TARGET_RSS_MB = 100
 TARGET_ERASE_SECONDS = 5.0
 
 
-def customer_make():
-    from accounts.models import User
-
-    user = User.objects.filter(email=EMAIL).first()
-    if user is None:
-        user = User.objects.create_user(email=EMAIL, password=None)
-    return user
-
-
 def data_ensure(rows: int):
     """The customer and their sessions; made once and kept."""
-    from django.db import connection
-
-    from accesslogs.models import Collector, NetworkSession, Site
+    from accesslogs.models import NetworkSession
     from accesslogs.partitions import partitions_ensure, partitions_window
     from accesslogs.services import subscribers_current
 
-    user = customer_make()
+    user = data.customer_ensure(EMAIL)
     have = NetworkSession.objects.filter(subscriber__user=user).count()
     if have == rows:
         return user
-    with timed() as t, connection.cursor() as cursor:
+    with timed() as t:
         partitions_ensure(partitions_window())
         NetworkSession.objects.all().delete()
         subscriber = subscribers_current({(user.pk, user.email)})[(user.pk, user.email)]
-        collector, _created = Collector.objects.get_or_create(
-            name="bench-export", defaults={"token_prefix": "x", "token_hash": "bench-export"}
-        )
-        if Site.objects.count() < SITES:
-            Site.objects.bulk_create(
-                [Site(name=f"Site {i}", address=f"{i} rue du Banc, 75000 Paris") for i in range(SITES)],
-                ignore_conflicts=True,
-            )
-        first_site = Site.objects.order_by("pk").values_list("pk", flat=True).first()
-        table = NetworkSession._meta.db_table
-        cursor.execute(
+        collector = data.collector_ensure("bench-export")
+        first_site = data.sites_ensure(SITES, name="Site {n}", address="{n} rue du Banc, 75000 Paris", first=0)[0]
+        data.sessions_insert(
             f"""
-            INSERT INTO {table} (collector_id, session_id, subscriber_id, mac, ip, site_id,
-                                 started_at, ended_at, bytes_in, bytes_out)
             SELECT %s, 's' || g, %s, 'AA:BB:CC:00:' || lpad(to_hex(g %% 4), 2, '0') || ':01',
                    ('10.0.' || (g %% 250) || '.' || (g %% 200 + 1))::inet, %s + g %% {SITES},
                    now() - interval '330 days' + g * (interval '330 days' / %s),
                    now() - interval '330 days' + g * (interval '330 days' / %s) + interval '40 minutes',
                    (g * 7919) %% 100000000, (g * 104729) %% 10000000
             FROM generate_series(1::bigint, %s::bigint) AS g
-            """,  # noqa: S608 - table name from the model
+            """,
             [collector.pk, subscriber, first_site, rows + 1, rows + 1, rows],
         )
-        cursor.execute(f"VACUUM ANALYZE {table}")
+        common.vacuum_analyze(NetworkSession._meta.db_table)
     say(f"inserted {rows:,} sessions for the customer in {t.seconds:.1f} s")
     return user
 
@@ -115,20 +92,13 @@ class Worker:
     read from /proc."""
 
     def __init__(self, workdir: Path) -> None:
-        self.control = common.celery_control("bench-export-control", BROKER_URL)
-        env = common.worker_env(DB_NAME, BROKER_URL, EXPORT_ROOT=str(workdir))
+        self.control = celery_control("bench-export-control", BROKER_URL)
+        env = worker_env(DB_NAME, BROKER_URL, EXPORT_ROOT=str(workdir))
         self.workdir = workdir
         self.name = f"bench-export-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         self.log = workdir / "worker.log"
-        celery = Path(sys.executable).with_name("celery")
-        command = [str(celery), "-A", "cloudportal", "worker", "--pool=prefork", "--concurrency=1"]
-        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", self.name]
-        with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(command, cwd=common.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not self.control.control.ping(destination=[self.name], timeout=0.5):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the worker did not start:\n" + self.log.read_text())
+        self.process = worker_start(self.name, env=env, log=self.log, pool="prefork")
+        workers_wait(self.control, [self.name], [self.process], [self.log])
         time.sleep(1)  # let the pool process settle
         [self.child] = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         self.rest_kib = _status_kib(int(self.child), "VmRSS")
@@ -161,13 +131,7 @@ class Worker:
         return _status_kib(int(self.child), "VmHWM")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        processes_stop([self.process])
         self.control.close()
 
 
@@ -205,7 +169,7 @@ def erase_run(user) -> tuple[float, object]:
         erased = account_erase_run(request_id=request.pk)
     assert erased is not None
     kept = {e.category.key: e.result.kept for e in erased}
-    new = customer_make()
+    new = data.customer_ensure(EMAIL)
     Subscriber.objects.filter(user__isnull=True).update(user=new, email=new.email, detached_at=None)
     say(f"erasure: {t.seconds:.2f} s, kept {kept.get('access_logs')}")
     return t.seconds, new

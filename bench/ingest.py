@@ -39,7 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench import common
+from bench import common, data
 from bench.common import Result, say, timed
 
 NAME = "ingest"
@@ -69,8 +69,6 @@ def reference_data_ensure(macs: list[str]):
     """Customers, their devices and the collector; created once, kept across runs."""
     from django.db import transaction
 
-    from accesslogs.models import Collector
-    from accesslogs.services import collector_create
     from accounts.models import User
     from devices.models import Device
 
@@ -80,18 +78,12 @@ def reference_data_ensure(macs: list[str]):
         with timed() as t, transaction.atomic():
             Device.objects.filter(mac__in=macs).delete()
             customers.delete()
-            users = User.objects.bulk_create(
-                [User(email=f"c{i:05d}@{EMAIL_DOMAIN}", password="!") for i in range(CUSTOMERS)], batch_size=2000
-            )
-            Device.objects.bulk_create(
-                [Device(user=users[i // 2], mac=macs[i], label=f"Device {i % 2 + 1}") for i in range(REGISTERED)],
-                batch_size=2000,
+            users = data.customers_create((f"c{i:05d}@{EMAIL_DOMAIN}" for i in range(CUSTOMERS)), batch_size=2000)
+            data.devices_create(
+                ((users[i // 2], macs[i], f"Device {i % 2 + 1}") for i in range(REGISTERED)), batch_size=2000
             )
         say(f"created {CUSTOMERS:,} customers with {REGISTERED:,} devices in {t.seconds:.1f} s")
-    collector = Collector.objects.filter(name=COLLECTOR).first()
-    if collector is None:
-        collector, _token = collector_create(name=COLLECTOR)
-    return collector
+    return data.collector_ensure(COLLECTOR)
 
 
 def csv_write(path: Path, rows: int, macs: list[str], days: int) -> None:

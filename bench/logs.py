@@ -28,15 +28,12 @@ Run: `python -m bench.logs [--rebuild] [--explain]`; quick: `--rows 2000000 --cu
 from __future__ import annotations
 
 import argparse
-import json
-import re
-import time
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from bench import common
+from bench import common, data
 from bench.common import Result, say, timed
+from bench.inprocess import explain, older_link, queries_of, rows_on_page
 
 NAME = "logs"
 DB_NAME = "cloudportal_bench_logs"
@@ -65,41 +62,6 @@ def config_make(total: int, customer_rows: int) -> dict:
     }
 
 
-def marker_read() -> dict | None:
-    """The description of the table as built, or None (no database, or no finished build)."""
-    import psycopg
-
-    if not common.database_exists(DB_NAME):
-        return None
-    with psycopg.connect(common.database_url(DB_NAME)) as conn:
-        exists = conn.execute("SELECT to_regclass('bench_build')").fetchone()[0]
-        if not exists:
-            return None
-        row = conn.execute("SELECT value FROM bench_build WHERE key = 'logs'").fetchone()
-        return row[0] if row else None
-
-
-def marker_write(config: dict) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_build (key text PRIMARY KEY, value jsonb NOT NULL)")
-        cursor.execute(
-            "INSERT INTO bench_build VALUES ('logs', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [json.dumps(config)],
-        )
-
-
-def _mac(prefix: str, value: int) -> str:
-    """prefix (two octets) and the four low octets of value, as the SQL in _mac_sql."""
-    return prefix + ":".join(f"{(value >> shift) & 0xFF:02X}" for shift in (24, 16, 8, 0))
-
-
-def _mac_sql(prefix: str, expr: str) -> str:
-    octets = " || ':' || ".join(f"lpad(to_hex((({expr}) >> {shift}) & 255), 2, '0')" for shift in (24, 16, 8, 0))
-    return f"('{prefix}' || upper({octets}))"
-
-
 OTHER_PREFIX = "5C:00:"  # registered devices of the other customers (unicast, universal)
 LOOSE_PREFIX = "DA:00:"  # nobody's: randomised addresses (locally administered)
 
@@ -108,41 +70,15 @@ def _other_email(k: int) -> str:
     return f"c{k:06d}@logs.bench.test"
 
 
-def _keys_take_off(cursor, table: str) -> list[str]:
-    """Drop the table's indexes and unique constraints; return the SQL that puts them back."""
-    cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u') ORDER BY conname",
-        [table],
-    )
-    constraints = cursor.fetchall()
-    cursor.execute(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY c.relname",
-        [table],
-    )
-    indexes = cursor.fetchall()
-    restore = [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
-    # On a partitioned table the definition says ON ONLY: the parent alone.
-    restore += [definition.replace(" ON ONLY ", " ON ", 1) for _name, definition in indexes]
-    for name, _definition in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    for name, _definition in constraints:
-        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    return restore
-
-
 def build(config: dict) -> None:
     from django.conf import settings
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from accesslogs.models import Collector, DailyUsage, NetworkSession, Site, Subscriber
-    from accesslogs.partitions import month_add, month_start, partitions_ensure
-    from accesslogs.services import collector_create
+    from accesslogs.models import Collector, DailyUsage, NetworkSession, Subscriber
+    from accesslogs.partitions import partitions_ensure
     from accounts.models import User
-    from accounts.services import add_months
+    from cloudportal.months import add_months, months_between
     from devices.models import Device
 
     total, stride = config["rows"], config["stride"]
@@ -152,37 +88,22 @@ def build(config: dict) -> None:
         cursor.execute("SET synchronous_commit = off")
 
     with timed() as t, transaction.atomic():
-        customer = User.objects.create_user(email=CUSTOMER_EMAIL)
-        Device.objects.bulk_create(
-            [
-                Device(user=customer, mac=mac, label=label)
-                for mac, label in zip(CUSTOMER_MACS, ["Laptop", "Phone", "Tablet"], strict=True)
-            ]
-        )
-        others = User.objects.bulk_create(
-            [User(email=_other_email(k), password="!") for k in range(OTHER_CUSTOMERS)], batch_size=5000
-        )
-        Device.objects.bulk_create(
-            [Device(user=user, mac=_mac(OTHER_PREFIX, k)) for k, user in enumerate(others)], batch_size=5000
-        )
+        customer = data.customer_ensure(CUSTOMER_EMAIL)
+        data.devices_create(zip([customer] * 3, CUSTOMER_MACS, ["Laptop", "Phone", "Tablet"], strict=True))
+        others = data.customers_create(_other_email(k) for k in range(OTHER_CUSTOMERS))
+        data.devices_create((user, data.mac(OTHER_PREFIX, k), "") for k, user in enumerate(others))
         subscriber = Subscriber.objects.create(user=customer, email=CUSTOMER_EMAIL)
         other_subscribers = Subscriber.objects.bulk_create(
             [Subscriber(user=user, email=user.email) for user in others], batch_size=5000
         )
-        collectors = [collector_create(name=f"bench-logs-{n}")[0] for n in range(1, COLLECTORS + 1)]
-        sites = Site.objects.bulk_create(
-            [Site(name=f"Hotspot {n:03d}", address=f"{n} avenue de l'Opéra, 75001 Paris") for n in range(1, SITES + 1)]
-        )
+        collectors = [data.collector_ensure(f"bench-logs-{n}") for n in range(1, COLLECTORS + 1)]
+        sites = data.sites_ensure(SITES, name="Hotspot {n:03d}", address="{n} avenue de l'Opéra, 75001 Paris")
     say(f"created the bench customer, {OTHER_CUSTOMERS:,} other customers and their devices in {t.seconds:.1f} s")
 
     now = timezone.now()
     latest = now - timedelta(hours=4)  # sessions last up to 3 hours: all ended by now
     earliest = add_months(now, -settings.ACCESS_LOG_RETENTION_MONTHS) + timedelta(days=1)
-    months = []
-    month = month_start(earliest)
-    while month <= latest.date():
-        months.append(month)
-        month = month_add(month, 1)
+    months = months_between(earliest, latest)
     with transaction.atomic():
         partitions_ensure(months)
     # Slices of time at month boundaries (UTC, as the partitions), rows in proportion.
@@ -190,7 +111,7 @@ def build(config: dict) -> None:
     span = (latest - earliest).total_seconds()
 
     with connection.cursor() as cursor:
-        restore = _keys_take_off(cursor, table)
+        restore = data.keys_take_off(cursor, table)
     params = {
         "customer": subscriber.pk,
         "macs": CUSTOMER_MACS,
@@ -198,22 +119,20 @@ def build(config: dict) -> None:
         "n_others": len(other_subscribers),
         "collectors": [c.pk for c in collectors],
         "n_collectors": len(collectors),
-        "sites": [s.pk for s in sites],
+        "sites": sites,
         "n_sites": len(sites),
         "stride": stride,
     }
     k = "((g * 2654435761) %% %(n_others)s)"
-    sql = f"""
-        INSERT INTO {table} (id, collector_id, session_id, subscriber_id, mac, ip, site_id,
-                             started_at, ended_at, bytes_in, bytes_out)
+    select = f"""
         SELECT g + 1,
                (%(collectors)s::bigint[])[1 + g %% %(n_collectors)s],
                's' || to_hex(g + 1),
                CASE WHEN g %% %(stride)s = 0 THEN %(customer)s
                     WHEN g %% 10 < 7 THEN (%(others)s::bigint[])[1 + {k}] END,
                CASE WHEN g %% %(stride)s = 0 THEN (%(macs)s::text[])[1 + (g / %(stride)s) %% 3]
-                    WHEN g %% 10 < 7 THEN {_mac_sql(OTHER_PREFIX, k)}
-                    ELSE {_mac_sql(LOOSE_PREFIX, "(g * 40503) %% 4294967296")} END,
+                    WHEN g %% 10 < 7 THEN {data.mac_sql(OTHER_PREFIX, k)}
+                    ELSE {data.mac_sql(LOOSE_PREFIX, "(g * 40503) %% 4294967296")} END,
                CASE WHEN g %% 10 = 3 THEN '2001:db8::'::inet + g ELSE '10.0.0.0'::inet + (g %% 16777216) END,
                (%(sites)s::bigint[])[1 + (g / 7) %% %(n_sites)s],
                started_at,
@@ -222,15 +141,17 @@ def build(config: dict) -> None:
                (random() * 2e8)::bigint
         FROM (SELECT g, %(start)s + (g - %(first)s + random()) * %(step)s * interval '1 second' AS started_at
               FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g) AS rows
-    """  # noqa: S608 - table name from the model
+    """
     first = 0
     with timed() as t_load:
         for n, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
             last = total - 1 if n == len(bounds) - 2 else round(total * (end - earliest).total_seconds() / span) - 1
             count = last - first + 1
             step = (end - start).total_seconds() / count
-            with timed() as t, connection.cursor() as cursor:
-                cursor.execute(sql, {**params, "start": start, "first": first, "last": last, "step": step})
+            with timed() as t:
+                data.sessions_insert(
+                    select, {**params, "start": start, "first": first, "last": last, "step": step}, ids=True
+                )
             say(f"  {start:%Y-%m}: {count:,} sessions in {t.seconds:.1f} s")
             first = last + 1
     say(f"loaded {total:,} sessions in {t_load.seconds:.1f} s; putting the indexes back")
@@ -241,13 +162,7 @@ def build(config: dict) -> None:
                 cursor.execute(statement)
             say(f"  {t_one.seconds:5.1f} s  {statement[:110]}")
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [total])
-        cursor.execute(
-            f"INSERT INTO {DailyUsage._meta.db_table} (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) "  # noqa: S608
-            f"SELECT %s, mac, (started_at AT TIME ZONE %s)::date, count(*), "
-            "sum(extract(epoch FROM ended_at - started_at)::bigint), sum(bytes_in), sum(bytes_out) "
-            f"FROM {table} WHERE subscriber_id = %s GROUP BY 2, 3",
-            [customer.pk, settings.TIME_ZONE, subscriber.pk],
-        )
+        data.daily_usage_from_sessions(subscriber_id=subscriber.pk)
         cursor.execute(
             f"UPDATE {Device._meta.db_table} AS d SET last_seen_at = s.seen "  # noqa: S608
             f"FROM (SELECT mac, max(ended_at) AS seen FROM {table} WHERE subscriber_id = %s GROUP BY mac) AS s "
@@ -255,12 +170,9 @@ def build(config: dict) -> None:
             [subscriber.pk],
         )
     say(f"indexes, constraints and daily usage in {t.seconds:.1f} s; VACUUM ANALYZE")
-    with timed() as t, connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {table}")
-        cursor.execute(f"VACUUM ANALYZE {DailyUsage._meta.db_table}")
-        cursor.execute(f"VACUUM ANALYZE {Device._meta.db_table}")
-        cursor.execute(f"VACUUM ANALYZE {User._meta.db_table}")
-        cursor.execute("CHECKPOINT")
+    with timed() as t:
+        tables = [table, DailyUsage._meta.db_table, Device._meta.db_table, User._meta.db_table]
+        common.vacuum_analyze(*tables, checkpoint=True)
     say(f"vacuumed and analysed in {t.seconds:.1f} s")
     Collector.objects.update(last_used_at=now)
 
@@ -298,48 +210,6 @@ def table_check(config: dict) -> dict:
 # --- Measuring --------------------------------------------------------------------
 
 
-class _Links(HTMLParser):
-    """The href of the link to older sessions: rel="next", or the text "Older"."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.by_rel: str | None = None
-        self.by_text: str | None = None
-        self._open: dict | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        rel = (attrs.get("rel") or "").split()
-        if tag in ("a", "link") and "next" in rel and attrs.get("href") and self.by_rel is None:
-            self.by_rel = attrs["href"]
-        if tag == "a" and attrs.get("href"):
-            self._open, self._text = attrs, []
-
-    def handle_data(self, data):
-        if self._open is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag):
-        if tag == "a" and self._open is not None:
-            if self.by_text is None and re.search(r"\bolder\b", "".join(self._text), re.IGNORECASE):
-                self.by_text = self._open["href"]
-            self._open = None
-
-
-def older_link(html: str, base: str) -> str | None:
-    links = _Links()
-    links.feed(html)
-    href = links.by_rel or links.by_text
-    return urljoin(base, href) if href else None
-
-
-def rows_on_page(html: str) -> int | None:
-    """How many sessions the page lists (rows of the table body), if it has one."""
-    body = re.search(r"<tbody>(.*?)</tbody>", html, re.DOTALL)
-    return body.group(1).count("<tr") if body else None
-
-
 def expected_cursor(customer_id: int, page: int) -> str:
     """The cursor of page `page` computed from the database: the last session of the page before."""
     from accesslogs.models import NetworkSession
@@ -351,41 +221,6 @@ def expected_cursor(customer_id: int, page: int) -> str:
         .only("id", "started_at")[(page - 1) * PAGE_SIZE - 1]
     )
     return cursor_encode(last_of_previous)
-
-
-def queries_of(client, url: str) -> list[dict]:
-    """The SQL of one request, each statement with its time measured around the database
-    call (Django's own record rounds to the millisecond)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    durations: list[float] = []
-
-    def clock(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            durations.append(time.perf_counter() - started)
-
-    with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(clock):
-        response = client.get(url)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} answered {response.status_code}")
-    queries, measured = [], iter(durations)
-    for q in captured.captured_queries:
-        # BEGIN and COMMIT do not go through execute wrappers: Django's figure for those.
-        seconds = float(q["time"]) if q["sql"] in ("BEGIN", "COMMIT", "ROLLBACK") else next(measured)
-        queries.append({"sql": q["sql"], "ms": round(seconds * 1000, 3)})
-    return queries
-
-
-def explain(sql: str) -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def measure(customer_id: int, warmup: int, requests: int, explain_all: bool) -> tuple[list[Result], dict]:
@@ -498,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--customer-rows must be at least {DEEP_PAGE * PAGE_SIZE:,} and at most --rows")
 
     config = config_make(args.rows, args.customer_rows)
-    built = marker_read()
+    built = common.built_read(DB_NAME, NAME)
     reason = None
     if args.rebuild:
         reason = "asked"
@@ -509,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         common.database_drop(DB_NAME)
     common.django_setup(DB_NAME)
-    if reason is None and marker_read() is None:  # django_setup made the database again
+    if reason is None and common.built_read(DB_NAME, NAME) is None:  # django_setup made the database again
         reason = "the migrations changed"
     if reason:
         say(f"building the sessions table ({reason}): {args.rows:,} rows; this takes minutes at full size")
@@ -517,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             build(config)
         config["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         config["build_seconds"] = round(t.seconds)
-        marker_write(config)
+        common.built_write(NAME, config)
         say(f"built in {t.seconds / 60:.1f} min")
     else:
         config = built

@@ -30,24 +30,21 @@ Run: `python -m bench.notice [--customers N] [--no-kill]`.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import signal
 import smtplib
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from bench import common
+from bench import common, data
 from bench.common import Result, say, timed
+from bench.smtp_counter import SMTPServer
+from bench.workers import celery_control, processes_stop, worker_env, worker_start, workers_wait
 
 NAME = "notice"
 DB_NAME = "cloudportal_bench_notice"
@@ -72,121 +69,19 @@ os.environ["EMAIL_CHUNK_SIZE"] = str(CHUNK_SIZE)
 os.environ["EMAIL_SENDERS"] = str(WORKERS)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def customers_ensure(count: int) -> None:
-    """`count` customers with a verified address; made once, kept across runs."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM accounts_user WHERE email LIKE %s", [f"%@{EMAIL_DOMAIN}"])
-        if cursor.fetchone()[0] == count:
-            return
-        with timed() as t:
-            cursor.execute("TRUNCATE accounts_user, account_emailaddress CASCADE")
-            cursor.execute(
-                """
-                INSERT INTO accounts_user (password, is_superuser, email, is_active, is_staff, date_joined, language,
-                                           email_deletion_notices, email_service_improvement)
-                SELECT '!', false, 'c' || g || '@' || %s, true, false, now(),
-                       CASE WHEN g %% 5 = 0 THEN 'fr' ELSE 'en' END, true, false
-                FROM generate_series(1, %s) AS g
-                """,
-                [EMAIL_DOMAIN, count],
-            )
-            cursor.execute(
-                'INSERT INTO account_emailaddress (user_id, email, verified, "primary") '
-                "SELECT id, email, true, true FROM accounts_user"
-            )
-            cursor.execute("ANALYZE accounts_user")
-            cursor.execute("ANALYZE account_emailaddress")
-        say(f"created {count:,} customers with verified addresses in {t.seconds:.1f} s")
-
-
 def outbox_reset() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
         # TRUNCATE fires no row trigger: published versions can go with the bench data.
         cursor.execute("TRUNCATE core_outboundemail, policies_statementacceptance, policies_statementversion CASCADE")
-        cursor.execute("VACUUM ANALYZE core_outboundemail")
-        cursor.execute("CHECKPOINT")
-
-
-def version_published():
-    """A material version, stored as published (as statement_publish leaves it, without
-    its notice task: the run times the queuing itself)."""
-    from django.utils import timezone
-
-    from policies.models import StatementVersion
-
-    now = timezone.now()
-    return StatementVersion.objects.create(
-        version=f"bench-{uuid.uuid4().hex[:8]}",
-        title="Privacy statement",
-        body="## Logs\n\nWe keep each session for 6 months.",
-        changelog="Network access logs are now kept for 6 months instead of 12.",
-        material=True,
-        effective_at=now + timedelta(days=31),
-        published_at=now,
-    )
-
-
-class SMTPServer:
-    """BENCH_NOTICE_SMTP_PROCESSES (2) counting SMTP server processes on one port."""
-
-    def __init__(self, workdir: Path, processes: int = SMTP_PROCESSES) -> None:
-        self.port = free_port()
-        self.statuses = [workdir / f"smtp-{self.port}-{i}.json" for i in range(processes)]
-        self.processes = [
-            subprocess.Popen([sys.executable, "-m", "bench.smtp_counter", str(self.port), str(status)], cwd=common.ROOT)
-            for status in self.statuses
-        ]
-        deadline = time.monotonic() + 10
-        while not all(status.exists() for status in self.statuses):
-            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
-                raise RuntimeError("the SMTP server did not start")
-            time.sleep(0.05)
-
-    def messages(self) -> int:
-        total = 0
-        for status in self.statuses:
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                total += json.loads(status.read_text())["messages"]
-        return total
-
-    def running(self) -> bool:
-        return any(p.poll() is None for p in self.processes)
-
-    def stop(self) -> dict:
-        """Stop the processes and add up what they received."""
-        for process in self.processes:
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            process.wait(timeout=60)
-        per_recipient: Counter = Counter()
-        messages = 0
-        for status in self.statuses:
-            final = json.loads(status.read_text())
-            messages += final["messages"]
-            per_recipient.update(final["recipients"])
-        duplicates = {address: n for address, n in per_recipient.items() if n > 1}
-        return {
-            "messages": messages,
-            "recipients": len(per_recipient),
-            "duplicates": sum(n - 1 for n in duplicates.values()),
-            "duplicate_examples": sorted(duplicates)[:5],
-        }
+    common.vacuum_analyze("core_outboundemail", checkpoint=True)
 
 
 class Workers:
     def __init__(self, smtp_port: int, workdir: Path) -> None:
-        self.control = common.celery_control("bench-notice-control", BROKER_URL)
-        env = common.worker_env(
+        self.control = celery_control("bench-notice-control", BROKER_URL)
+        env = worker_env(
             DB_NAME,
             BROKER_URL,
             TEST_EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
@@ -200,19 +95,12 @@ class Workers:
         self.logs: list[Path] = []
         for i in range(WORKERS):
             self._start(i)
-        deadline = time.monotonic() + 60
-        while len(self.control.control.ping(destination=self.names, timeout=0.5) or []) < WORKERS:
-            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
-                raise RuntimeError("the workers did not start:\n" + "\n".join(p.read_text() for p in self.logs))
+        workers_wait(self.control, self.names, self.processes, self.logs)
 
     def _start(self, i: int) -> None:
-        celery = Path(sys.executable).with_name("celery")
         name = f"bench-notice-{i}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         log = self.workdir / f"worker-{name.split('@')[0]}.log"
-        command = [str(celery), "-A", "cloudportal", "worker", "--pool=solo", "--concurrency=1", "-Q", "celery"]
-        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning", "-n", name]
-        with open(log, "wb") as out:
-            process = subprocess.Popen(command, cwd=common.ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        process = worker_start(name, env=self.env, log=log, pool="solo", queue="celery")
         if i < len(self.processes):
             self.processes[i], self.names[i], self.logs[i] = process, name, log
         else:
@@ -229,15 +117,7 @@ class Workers:
         self._start(0)
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        processes_stop(self.processes)
         self.control.close()
 
 
@@ -256,10 +136,10 @@ def notice_run(customers: int, workdir: Path, *, kill: bool) -> dict:
     from policies.services import statement_notices_queue
 
     outbox_reset()
-    smtp = SMTPServer(workdir)
+    smtp = SMTPServer(workdir, SMTP_PROCESSES)
     workers = Workers(smtp.port, workdir)
     try:
-        version = version_published()
+        version = data.statement_version_published()
         with timed() as queue:
             queued = statement_notices_queue(version_id=version.pk)
         say(f"queued {queued:,} notices in {queue.seconds:.1f} s")
@@ -341,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     common.django_setup(DB_NAME)
-    customers_ensure(args.customers)
+    data.customers_verified_ensure(args.customers, domain=EMAIL_DOMAIN)
     workdir = Path(tempfile.mkdtemp(prefix="cloudportal-bench-notice-"))
     common.load_warn()
     baseline_rate = smtp_baseline(workdir)

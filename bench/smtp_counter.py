@@ -7,13 +7,19 @@ processes of a real mail server do. Every 0.2 s each writes the number of messag
 received to its STATUS_FILE; on SIGTERM it writes there its final count and the
 number of messages each recipient received ({"messages", "recipients": {address: n}})
 and exits; the benchmark adds the files up to find duplicates.
+
+`SMTPServer(workdir, processes)` is the benchmark's side: it starts the processes on a
+free port, reads their counts while they run and adds them up when it stops them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -22,6 +28,8 @@ from pathlib import Path
 
 import uvloop
 from aiosmtpd.controller import Controller
+
+from bench.common import ROOT
 
 
 class CountingHandler:
@@ -73,6 +81,59 @@ def main(argv: list[str]) -> int:
     controller.stop()
     _write(status, {"messages": handler.messages, "recipients": dict(handler.per_recipient), "final": True})
     return 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SMTPServer:
+    """`processes` counting SMTP server processes on one port."""
+
+    def __init__(self, workdir: Path, processes: int) -> None:
+        self.port = free_port()
+        self.statuses = [workdir / f"smtp-{self.port}-{i}.json" for i in range(processes)]
+        self.processes = [
+            subprocess.Popen([sys.executable, "-m", "bench.smtp_counter", str(self.port), str(status)], cwd=ROOT)
+            for status in self.statuses
+        ]
+        deadline = time.monotonic() + 10
+        while not all(status.exists() for status in self.statuses):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                raise RuntimeError("the SMTP server did not start")
+            time.sleep(0.05)
+
+    def messages(self) -> int:
+        total = 0
+        for status in self.statuses:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                total += json.loads(status.read_text())["messages"]
+        return total
+
+    def running(self) -> bool:
+        return any(p.poll() is None for p in self.processes)
+
+    def stop(self) -> dict:
+        """Stop the processes and add up what they received."""
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            process.wait(timeout=60)
+        per_recipient: Counter = Counter()
+        messages = 0
+        for status in self.statuses:
+            final = json.loads(status.read_text())
+            messages += final["messages"]
+            per_recipient.update(final["recipients"])
+        duplicates = {address: n for address, n in per_recipient.items() if n > 1}
+        return {
+            "messages": messages,
+            "recipients": len(per_recipient),
+            "duplicates": sum(n - 1 for n in duplicates.values()),
+            "duplicate_examples": sorted(duplicates)[:5],
+        }
 
 
 if __name__ == "__main__":

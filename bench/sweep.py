@@ -38,7 +38,7 @@ import argparse
 import os
 from datetime import UTC, datetime, timedelta
 
-from bench import common
+from bench import common, data
 from bench.common import Result, say, timed
 
 NAME = "sweep"
@@ -58,7 +58,7 @@ def _cutoff_month():
     """The month the retention cutoff starts: this month, 12 months back."""
     from django.conf import settings
 
-    from accesslogs.partitions import month_add, month_start
+    from cloudportal.months import month_add, month_start
 
     return month_add(month_start(datetime.now(UTC).date()), -settings.ACCESS_LOG_RETENTION_MONTHS)
 
@@ -74,7 +74,6 @@ def setup_once() -> dict:
     from django.db import transaction
 
     from accesslogs.models import Site, Subscriber
-    from accesslogs.services import collector_create
     from accounts.groups import PRIVACY_OFFICER
     from accounts.models import User
 
@@ -82,14 +81,9 @@ def setup_once() -> dict:
         officer, created = User.objects.get_or_create(email="officer@sweep.bench.test", defaults={"is_staff": True})
         if created:
             officer.groups.add(Group.objects.get(name=PRIVACY_OFFICER))
-        customers = []
-        for n in range(CUSTOMERS):
-            user, _new = User.objects.get_or_create(email=f"customer{n}@sweep.bench.test")
-            customers.append(user)
+        customers = [data.customer_ensure(f"customer{n}@sweep.bench.test") for n in range(CUSTOMERS)]
         subscribers = [Subscriber.objects.get_or_create(user=u, email=u.email)[0] for u in customers]
-        from accesslogs.models import Collector
-
-        collector = Collector.objects.filter(name="bench-sweep").first() or collector_create(name="bench-sweep")[0]
+        collector = data.collector_ensure("bench-sweep")
         site, _new = Site.objects.get_or_create(name="Bench hotspot", address="1 place de la Bourse, Paris")
     return {
         "officer": officer.pk,
@@ -116,23 +110,14 @@ def warm_up() -> None:
         )
 
 
-def _mac_sql(expr: str) -> str:
-    """A MAC address (text) from an integer expression: customers' own prefix for
-    attributed rows is chosen by the caller."""
-    hexed = f"lpad(to_hex({expr}), 6, '0')"
-    return (
-        f"'02:5B:00:' || upper(substr({hexed}, 1, 2) || ':' || substr({hexed}, 3, 2) || ':' || substr({hexed}, 5, 2))"
-    )
-
-
 def load(ids: dict, expired: int) -> dict:
     """Empty the table and load `expired` sessions before the cutoff and KEPT_ROWS after."""
-    from django.conf import settings
     from django.db import connection, transaction
 
     from accesslogs.models import DailyUsage, NetworkSession
-    from accesslogs.partitions import month_add, partitions_ensure, partitions_forget
+    from accesslogs.partitions import partitions_ensure, partitions_forget
     from accesslogs.sweep import HELD_PARTITION
+    from cloudportal.months import month_add
     from compliance.models import LegalHold, LegalHoldEvent
 
     table = NetworkSession._meta.db_table
@@ -160,22 +145,20 @@ def load(ids: dict, expired: int) -> dict:
     # whatever the size, as one subject's activity does not grow with the provider);
     # the others come from a pool of unregistered MAC and IP addresses that grows with
     # the size, each address used by about POOL_ROWS sessions.
-    sql = f"""
-        INSERT INTO {table} (collector_id, session_id, subscriber_id, mac, ip, site_id,
-                             started_at, ended_at, bytes_in, bytes_out)
+    select = f"""
         SELECT %(collector)s, %(prefix)s || g,
                CASE WHEN g %% %(every)s = 0
                     THEN (%(subscribers)s::bigint[])[1 + (g / %(every)s) %% %(n_customers)s] END,
                CASE WHEN g %% %(every)s = 0
                     THEN '02:5A:00:00:00:' || lpad(to_hex((g / %(every)s) %% %(n_customers)s), 2, '0')
-                    ELSE {_mac_sql("(g * 40503) %% %(pool)s")} END,
+                    ELSE {data.mac_sql("02:5B:00:", "(g * 40503) %% %(pool)s", octets=3)} END,
                '10.0.0.0'::inet + CASE WHEN g %% %(every)s = 0 THEN 0 ELSE 1 + (g * 7919) %% %(pool)s END,
                %(site)s,
                %(start)s + g * %(step)s * interval '1 second',
                %(start)s + g * %(step)s * interval '1 second' + (g %% 180) * interval '1 minute',
                g %% 1000000, g %% 100000
         FROM generate_series(0::bigint, %(count)s::bigint - 1) AS g
-    """  # noqa: S608 - table name from the model
+    """
     with timed() as t, connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
         for prefix, start, end, count in (
@@ -184,18 +167,12 @@ def load(ids: dict, expired: int) -> dict:
         ):
             step = (end - start).total_seconds() / count
             sizes = {"every": max(1, count // CUSTOMER_ROWS), "pool": max(1000, count // POOL_ROWS)}
-            cursor.execute(sql, {**params, **sizes, "prefix": prefix, "start": start, "count": count, "step": step})
-        cursor.execute(
-            f"INSERT INTO {DailyUsage._meta.db_table} (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) "  # noqa: S608
-            "SELECT s.user_id, n.mac, (n.started_at AT TIME ZONE %s)::date, count(*), "
-            "sum(extract(epoch FROM n.ended_at - n.started_at)::bigint), sum(n.bytes_in), sum(n.bytes_out) "
-            f"FROM {table} n JOIN accesslogs_subscriber s ON s.id = n.subscriber_id GROUP BY 1, 2, 3",
-            [settings.TIME_ZONE],
-        )
+            data.sessions_insert(
+                select, {**params, **sizes, "prefix": prefix, "start": start, "count": count, "step": step}
+            )
+        data.daily_usage_from_sessions()
         cursor.execute("SET synchronous_commit = on")
-        cursor.execute(f"VACUUM ANALYZE {table}")
-        cursor.execute(f"VACUUM ANALYZE {DailyUsage._meta.db_table}")
-        cursor.execute("CHECKPOINT")
+        common.vacuum_analyze(table, DailyUsage._meta.db_table, checkpoint=True)
     say(f"  loaded {expired:,} expired and {KEPT_ROWS:,} kept sessions in {t.seconds:.1f} s")
     return {"cutoff": cutoff, "expired_from": expired_from}
 
@@ -249,7 +226,7 @@ def _wal_bytes(since: str) -> int:
 
 
 def sweep_measure(cutoff: datetime) -> dict:
-    from accounts.services import add_months
+    from cloudportal.months import add_months
     from portal.sweep import retention_sweep
 
     now = add_months(cutoff, 12)
@@ -287,7 +264,7 @@ def delete_measure(cutoff: datetime) -> dict:
 def boundary_day_measure(ids: dict, expired: int) -> dict:
     """A sweep on a day between two month boundaries: the expired months are gone,
     and one more day of sessions (at the same density) is past the cutoff."""
-    from accounts.services import add_months
+    from cloudportal.months import add_months
     from portal.sweep import retention_sweep
 
     layout = load(ids, expired)

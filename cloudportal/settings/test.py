@@ -15,13 +15,14 @@ CACHES = {
         "KEY_PREFIX": "cloudportal-test",
     }
 }
-# Tasks run in-process unless a test starts a real worker (conftest.py), which sets
-# these for the worker process; the test process switches its Celery app itself.
+# Tasks run in-process unless a test starts a real worker (cloudportal/testing/worker.py),
+# which sets these for the worker process; the test process switches its Celery app itself.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Emails stay in memory, unless TEST_EMAIL_URL names the test SMTP server (the real
-# worker in conftest.py). Not EMAIL_URL, so a developer's .env never sends real mail.
+# worker, cloudportal/testing/worker.py). Not EMAIL_URL, so a developer's .env never
+# sends real mail.
 _test_email = env.email_url("TEST_EMAIL_URL", default="memorymail://")
 EMAIL_BACKEND = _test_email["EMAIL_BACKEND"]
 EMAIL_HOST = _test_email.get("EMAIL_HOST") or ""

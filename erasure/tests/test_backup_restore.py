@@ -15,7 +15,7 @@ from django.db import connection
 
 from accesslogs.models import NetworkSession
 from accounts.models import User
-from conftest import _database_url
+from cloudportal.testing.worker import _database_url
 from erasure.services import account_delete_request
 from erasure.tests.scan import scan
 from erasure.tests.test_erasure import OTHER_SECRETS, customer_with_everything, needles_for

@@ -16,7 +16,7 @@ from accounts.tests.factories import VerifiedUserFactory
 from cloudportal.core.models import OutboundEmail
 from cloudportal.outbox import emails_deliver_chunk
 from cloudportal.outbox import send as outbox_send
-from conftest import SMTPSink, free_port
+from cloudportal.testing.smtp import SMTPSink, free_port
 from policies.services import statement_notices_queue
 
 from .factories import PublishedVersionFactory
