@@ -69,6 +69,14 @@ def batches_pending(*, now: datetime | None = None) -> list[int]:
     return list(pending.values_list("pk", flat=True)[:1000])
 
 
+def batches_catch_up(*, now: datetime | None = None) -> int:
+    """Roll up the batches whose task never ran (a broker outage); returns how many."""
+    pending = batches_pending(now=now)
+    for batch_id in pending:
+        batch_roll_up(batch_id=batch_id)
+    return len(pending)
+
+
 def _params(batch: IngestBatch) -> dict:
     return {
         "collector": batch.collector_id,

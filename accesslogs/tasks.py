@@ -1,19 +1,16 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .rollup import batch_roll_up, batches_pending
+from . import rollup
 
 
 @shared_task(acks_late=True, ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
-def usage_roll_up(batch_id: int) -> bool:
+def batch_roll_up(batch_id: int) -> bool:
     """Add a stored ingest batch to the daily usage; a batch already added is left alone."""
-    return batch_roll_up(batch_id=batch_id)
+    return rollup.batch_roll_up(batch_id=batch_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def usage_catch_up() -> int:
+def batches_catch_up() -> int:
     """Roll up the batches whose task never ran (beat, every few minutes)."""
-    pending = batches_pending()
-    for batch_id in pending:
-        batch_roll_up(batch_id=batch_id)
-    return len(pending)
+    return rollup.batches_catch_up()

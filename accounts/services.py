@@ -295,7 +295,7 @@ def data_request_answer(*, data_request: DataRequest, staff: User, answer: str) 
     return locked
 
 
-def data_requests_remind_staff(*, now: datetime | None = None) -> int:
+def data_requests_remind(*, now: datetime | None = None) -> int:
     """Email staff about open requests due soon or overdue, at most once a day each.
     Goes to the assignee, or to every active Support and Privacy officer member."""
     from datetime import timedelta

@@ -13,7 +13,7 @@
 - (b) baseline: `psql -c "\\copy (<the export's sessions query>) to FILE CSV HEADER"`
   of the same customer (one query per address the sessions were recorded under:
   one here), timed around the psql process.
-- (c) erasure: `erasure.services.account_erase_run` of that customer (every registry
+- (c) erasure: `erasure.services.account_erase` of that customer (every registry
   category, sessions detached through their subscriber), in-process, timed; then the
   detached subscriber is given to a new customer for the next run.
 Runs alternate E C C E … (BENCH_REPEAT pairs, default 3); figures are medians.
@@ -161,12 +161,12 @@ def erase_run(user) -> tuple[float, object]:
 
     from accesslogs.models import Subscriber
     from erasure.models import ErasureRequest
-    from erasure.services import account_erase_run
+    from erasure.services import account_erase
 
     now = timezone.now()
     request = ErasureRequest.objects.create(user=user, requested_at=now, erase_after=now)
     with timed() as t:
-        erased = account_erase_run(request_id=request.pk)
+        erased = account_erase(request_id=request.pk)
     assert erased is not None
     kept = {e.category.key: e.result.kept for e in erased}
     new = data.customer_ensure(EMAIL)

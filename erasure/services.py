@@ -5,7 +5,7 @@ erased by a worker through the privacy registry, recorded in the ledger.
   every sign-in session ends at once; a confirmation email carries a cancel link
   valid for ERASURE_GRACE_HOURS (with 0, erasure is queued at once).
 - `account_delete_cancel`: the link's token unlocks the account.
-- `account_erase_run`: every registry category's `erase(user)`, then the account row
+- `account_erase`: every registry category's `erase(user)`, then the account row
   itself, a ledger entry, and the itemised receipt email, in one transaction.
 """
 
@@ -89,9 +89,9 @@ def account_delete_request(*, user: User) -> ErasureRequest:
                 },
             )
             if not grace:
-                from .tasks import account_erase
+                from . import tasks  # tasks.py imports this module
 
-                account_erase.delay_on_commit(request.pk)
+                tasks.account_erase.delay_on_commit(request.pk)
     except IntegrityError:
         raise ValidationError(_("Your account is already being deleted.")) from None
     return request
@@ -165,7 +165,7 @@ def erasures_due(*, now: datetime | None = None) -> list[int]:
     )
 
 
-def account_erase_run(*, request_id: int) -> list[ErasedCategory] | None:
+def account_erase(*, request_id: int) -> list[ErasedCategory] | None:
     """Erase the account of a pending request whose grace period is over. Safe to
     run twice or at once: the request row is locked, and erasing deletes it."""
     with transaction.atomic():

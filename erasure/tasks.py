@@ -8,11 +8,11 @@ def account_erase(request_id: int) -> bool:
     """Erase one account whose grace period is over. Idempotent: a cancelled,
     erased or not-yet-due request is left alone. Retried with backoff on any error:
     the transaction rolled back, so nothing is half-erased."""
-    return services.account_erase_run(request_id=request_id) is not None
+    return services.account_erase(request_id=request_id) is not None
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def erasures_run_due() -> int:
+def erasures_due_queue() -> int:
     """Beat: queue the erasure of every account whose grace period has ended."""
     ids = services.erasures_due()
     for request_id in ids:

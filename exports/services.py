@@ -52,15 +52,15 @@ def export_request(*, user: User) -> DataExport:
                 actor_kind=ActivityEvent.Actor.CUSTOMER,
                 actor=user,
             )
-            from .tasks import export_build
+            from . import tasks  # tasks.py imports this module
 
-            export_build.delay_on_commit(export.pk)
+            tasks.export_build.delay_on_commit(export.pk)
     except IntegrityError:
         raise ValidationError(_("Your export is already being prepared; we will email you when it is ready.")) from None
     return export
 
 
-def export_build_run(*, export_id: int) -> DataExport | None:
+def export_build(*, export_id: int) -> DataExport | None:
     """Build the export's ZIP file. Safe to run twice: only a queued export, or one
     left half-built by a worker that died, is built; the file is written under a
     temporary name and renamed into place, so a reader never sees half of it."""

@@ -8,7 +8,7 @@ def export_build(export_id: int) -> bool:
     """Build one export. Idempotent: a ready, failed or expired export is left alone.
     A failure marks the export failed (the customer sees it and may ask again); it is
     not retried, since what failed once (a full disk) would fail again at once."""
-    return services.export_build_run(export_id=export_id) is not None
+    return services.export_build(export_id=export_id) is not None
 
 
 @shared_task(acks_late=True, ignore_result=True)

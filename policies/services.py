@@ -53,10 +53,10 @@ def statement_publish(*, version: StatementVersion) -> StatementVersion:
             raise ValidationError({"changelog": [_("Say what changed: it is what the notice email tells customers.")]})
         locked.published_at = timezone.now()
         locked.save(update_fields=["published_at"])
-        from .tasks import statement_notices_queue
+        from . import tasks  # tasks.py imports this module
 
         version_id = locked.pk
-        transaction.on_commit(lambda: statement_notices_queue.delay(version_id))
+        transaction.on_commit(lambda: tasks.statement_notices_queue.delay(version_id))
         transaction.on_commit(statement_state_refresh)
     return locked
 
@@ -139,14 +139,14 @@ def announcement_send(*, announcement: Announcement) -> Announcement:
             return locked
         locked.sent_at = timezone.now()
         locked.save(update_fields=["sent_at"])
-        from .tasks import announcement_queue
+        from . import tasks  # tasks.py imports this module
 
         announcement_id = locked.pk
-        transaction.on_commit(lambda: announcement_queue.delay(announcement_id))
+        transaction.on_commit(lambda: tasks.announcement_emails_queue.delay(announcement_id))
     return locked
 
 
-def announcement_queue_emails(*, announcement_id: int, batch: int = 500) -> int:
+def announcement_emails_queue(*, announcement_id: int, batch: int = 500) -> int:
     """One email per opted-in customer, each with its own one-click unsubscribe
     link (RFC 8058); the dedup key keeps a rerun from writing to anyone twice."""
     from cloudportal.outbox import absolute_url

@@ -18,6 +18,6 @@ def statements_switch_over() -> int | None:
 
 
 @shared_task(acks_late=True, ignore_result=True, **RETRY)
-def announcement_queue(announcement_id: int) -> int:
+def announcement_emails_queue(announcement_id: int) -> int:
     """Idempotent: each customer's email has a dedup key."""
-    return services.announcement_queue_emails(announcement_id=announcement_id)
+    return services.announcement_emails_queue(announcement_id=announcement_id)

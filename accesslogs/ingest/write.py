@@ -18,7 +18,7 @@ from devices.models import Device
 from ..models import Collector, IngestBatch, NetworkSession, Site
 from ..partitions import partitions_ensure
 from ..services import subscribers_current
-from ..tasks import usage_roll_up
+from ..tasks import batch_roll_up
 from .check import Checker, Row
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class Writer:
             started_until=self.checker.latest,
             sessions=self.accepted,
         )
-        usage_roll_up.delay_on_commit(batch.pk)
+        batch_roll_up.delay_on_commit(batch.pk)
 
 
 def _last_id_taken(*, after: int | None = None) -> int:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accesslogs import rollup
 from accesslogs.ingest import rewinding, sessions_ingest
 from accesslogs.models import DailyUsage, IngestBatch
-from accesslogs.tasks import usage_catch_up, usage_roll_up
+from accesslogs.tasks import batch_roll_up, batches_catch_up
 from accounts.tests.factories import VerifiedUserFactory
 from devices.models import Device
 
@@ -44,8 +44,8 @@ def test_a_batch_is_added_once_however_often_its_task_runs(owner):
     batch = ingest_without_followups(CollectorFactory())
     assert sessions_counted(owner) == 0
 
-    assert usage_roll_up(batch.pk) is True
-    assert usage_roll_up(batch.pk) is False
+    assert batch_roll_up(batch.pk) is True
+    assert batch_roll_up(batch.pk) is False
     assert sessions_counted(owner) == 3
     assert DailyUsage.objects.get(user=owner).bytes_in == 300
     device = Device.objects.get(mac=MAC)
@@ -55,8 +55,8 @@ def test_a_batch_is_added_once_however_often_its_task_runs(owner):
 
 def test_the_device_count_follows_the_rollup_the_sweep_and_a_device_added_again(owner):
     collector = CollectorFactory()
-    usage_roll_up(ingest_without_followups(collector, count=2).pk)
-    usage_roll_up(ingest_without_followups(collector, count=3).pk)
+    batch_roll_up(ingest_without_followups(collector, count=2).pk)
+    batch_roll_up(ingest_without_followups(collector, count=3).pk)
     assert Device.objects.get(mac=MAC).session_count == 5
 
     # The same MAC address under another account is not this device's.
@@ -81,11 +81,11 @@ def test_beat_adds_the_batches_whose_task_never_ran(owner):
     IngestBatch.objects.filter(pk=old.pk).update(stored_at=timezone.now() - rollup.CATCH_UP_AFTER - timedelta(1))
     recent = ingest_without_followups(collector, count=5)
 
-    assert usage_catch_up() == 1  # the recent one may still have its task on the way
+    assert batches_catch_up() == 1  # the recent one may still have its task on the way
     assert sessions_counted(owner) == 2
     IngestBatch.objects.filter(pk=recent.pk).update(stored_at=timezone.now() - rollup.CATCH_UP_AFTER - timedelta(1))
-    assert usage_catch_up() == 1
-    assert usage_catch_up() == 0
+    assert batches_catch_up() == 1
+    assert batches_catch_up() == 0
     assert sessions_counted(owner) == 7
 
 
@@ -95,7 +95,7 @@ def test_two_batches_of_one_collector_each_count_their_own_rows(owner):
     other_collector_batch = ingest_without_followups(CollectorFactory(), count=4)
     second = ingest_without_followups(collector, count=1)
     for batch in (second, first, other_collector_batch):
-        usage_roll_up(batch.pk)
+        batch_roll_up(batch.pk)
     assert sessions_counted(owner) == 7
     assert [first.sessions, second.sessions, other_collector_batch.sessions] == [2, 1, 4]
 
@@ -106,6 +106,6 @@ def test_a_real_worker_rolls_up_a_batch_once_it_commits(celery_worker, owner):
     body = sessions_csv([session_row(mac=MAC) for _ in range(4)])
     sessions_ingest(collector=collector, source=rewinding(io.BytesIO(body)), fmt="csv")
 
-    assert celery_worker.wait_for_tasks("accesslogs.tasks.usage_roll_up") == {"accesslogs.tasks.usage_roll_up": 1}
+    assert celery_worker.wait_for_tasks("accesslogs.tasks.batch_roll_up") == {"accesslogs.tasks.batch_roll_up": 1}
     assert sessions_counted(owner) == 4
     assert IngestBatch.objects.get().rolled_up_at is not None

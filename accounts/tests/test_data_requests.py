@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.groups import SUPPORT
 from accounts.models import DataRequest
-from accounts.services import data_request_file, data_requests_remind_staff
+from accounts.services import data_request_file, data_requests_remind
 from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
 from cloudportal.months import add_months
 
@@ -128,13 +128,13 @@ def test_overdue_requests_are_flagged_to_staff(client, support, smtp_server, dja
     assert f"/{overdue.pk}/change/" in listing and f"/{fresh.pk}/change/" not in listing
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert data_requests_remind_staff() == 1
+        assert data_requests_remind() == 1
     (message,) = smtp_server.wait_for(1, to=support.email)
     text, html = smtp_server.parts(message)
     assert f"#{overdue.pk}" in text and "OVERDUE" in text and "OVERDUE" in html
     assert f"#{fresh.pk}" not in text
     # Reminded at most once a day.
-    assert data_requests_remind_staff() == 0
+    assert data_requests_remind() == 0
 
 
 def test_another_customers_request_is_never_shown(client):

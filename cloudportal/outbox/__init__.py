@@ -22,25 +22,25 @@ from functools import partial, update_wrapper
 from . import queue as _queue
 from .claim import emails_claim, emails_due_count
 from .render import RenderedEmail, absolute_url, email_context_load, email_render
-from .send import ChunkResult, email_deliver_now, emails_deliver_chunk
-from .tasks import email_deliver, email_deliver_soon, emails_send_chunk, emails_send_pending, emails_send_soon
+from .send import ChunkResult, email_deliver, emails_send_chunk
+from .tasks import email_deliver_soon, emails_send_pending, emails_send_soon
 
 email_queue = update_wrapper(partial(_queue.email_queue, deliver=email_deliver_soon), _queue.email_queue)
 emails_queue_bulk = update_wrapper(
     partial(_queue.emails_queue_bulk, send_soon=emails_send_soon), _queue.emails_queue_bulk
 )
 
+#: The work itself (send.py's email_deliver and emails_send_chunk, run in this
+#: process); the Celery tasks of the same names are in tasks.py.
 __all__ = [
     "ChunkResult",
     "RenderedEmail",
     "absolute_url",
     "email_context_load",
     "email_deliver",
-    "email_deliver_now",
     "email_queue",
     "email_render",
     "emails_claim",
-    "emails_deliver_chunk",
     "emails_due_count",
     "emails_queue_bulk",
     "emails_send_chunk",

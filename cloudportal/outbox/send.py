@@ -1,7 +1,7 @@
 """Sending: a chunk of claimed rows over one SMTP connection, each row marked sent at
 the last moment, and failures put off with a backoff.
 
-`emails_deliver_chunk` claims a chunk of due rows (see claim.py) and sends it over
+`emails_send_chunk` claims a chunk of due rows (see claim.py) and sends it over
 one connection. Each message is written up to its final "." first; the row is then
 marked sent (committed), and only then is the "." sent that makes the server accept
 the message. A sender killed before that commit leaves no message behind (the
@@ -234,7 +234,7 @@ def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
     )
 
 
-def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = None) -> ChunkResult:
+def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None) -> ChunkResult:
     """Claim a chunk of due rows (or the `ids` given) and send it over one connection.
 
     Safe to run twice or at once (see the module's docstring). A message the server
@@ -300,7 +300,7 @@ def emails_deliver_chunk(*, limit: int | None = None, ids: list[int] | None = No
     return result
 
 
-def email_deliver_now(*, email_id: int) -> bool:
+def email_deliver(*, email_id: int) -> bool:
     """Send one pending email. Safe to call twice or at once: a claimed or sent row
     is never sent again. Returns True if sent."""
-    return emails_deliver_chunk(ids=[email_id], limit=1).sent == 1
+    return emails_send_chunk(ids=[email_id], limit=1).sent == 1

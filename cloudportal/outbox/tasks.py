@@ -1,7 +1,7 @@
 """The outbox's Celery tasks, and starting senders: the one module of the package
 that knows Celery.
 
-The tasks keep the names they had when they lived in `cloudportal.core.tasks`, so
+The tasks keep the names they had when they lived in `cloudportal.outbox.tasks`, so
 the beat schedule (CELERY_BEAT_SCHEDULE) and messages already on the broker still
 find them. This package is not a Django app, so `cloudportal/celery.py` names it for
 autodiscovery.
@@ -13,18 +13,18 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
+from . import send
 from .claim import emails_due_count, sender_alive, sender_done, sender_slot_take, sender_slots
-from .send import email_deliver_now, emails_deliver_chunk
 
 
-@shared_task(name="cloudportal.core.tasks.email_deliver", acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True)
 def email_deliver(email_id: int) -> bool:
     """Idempotent: a sent or claimed email is skipped. Failures are retried with
     backoff by `emails_send_pending`, not by Celery, so the row stays the truth."""
-    return email_deliver_now(email_id=email_id)
+    return send.email_deliver(email_id=email_id)
 
 
-@shared_task(name="cloudportal.core.tasks.emails_send_chunk", bind=True, acks_late=True, ignore_result=True)
+@shared_task(bind=True, acks_late=True, ignore_result=True)
 def emails_send_chunk(self, slot: int = 0) -> int:
     """Send one chunk of due emails over one connection; while chunks come back
     full, queue the next one in the same sender slot, so EMAIL_SENDERS senders drain
@@ -32,7 +32,7 @@ def emails_send_chunk(self, slot: int = 0) -> int:
     sent = 0
     while True:
         sender_alive(slot=slot)
-        result = emails_deliver_chunk()
+        result = send.emails_send_chunk()
         sent += result.sent
         if result.claimed < settings.EMAIL_CHUNK_SIZE:
             sender_done(slot=slot)
@@ -42,7 +42,7 @@ def emails_send_chunk(self, slot: int = 0) -> int:
             return sent
 
 
-@shared_task(name="cloudportal.core.tasks.emails_send_pending", acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True)
 def emails_send_pending() -> int:
     """Beat: start senders for the emails that are due (new, or retries whose
     backoff has passed, or rows a dead sender had claimed)."""

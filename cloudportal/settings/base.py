@@ -291,7 +291,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_BEAT_SCHEDULE = {
     "send-pending-emails": {
-        "task": "cloudportal.core.tasks.emails_send_pending",
+        "task": "cloudportal.outbox.tasks.emails_send_pending",
         "schedule": 60.0,
     },
     "remind-staff-of-data-requests": {
@@ -303,7 +303,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=15),
     },
     "roll-up-ingest-batches": {
-        "task": "accesslogs.tasks.usage_catch_up",
+        "task": "accesslogs.tasks.batches_catch_up",
         "schedule": 5 * 60.0,
     },
     "statement-switch-over": {
@@ -315,7 +315,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60.0,
     },
     "run-due-account-erasures": {
-        "task": "erasure.tasks.erasures_run_due",
+        "task": "erasure.tasks.erasures_due_queue",
         "schedule": 5 * 60.0,
     },
 }

@@ -21,12 +21,12 @@ from accounts.services import profile_update
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from cloudportal import privacy
 from cloudportal.core.models import OutboundEmail
-from cloudportal.outbox import email_deliver_now
+from cloudportal.outbox import email_deliver
 from cloudportal.tests.test_privacy_registry import _fill
 from erasure.ledger import email_hash, ledger_file_read
 from erasure.models import ErasureLedgerEntry, ErasureRequest
-from erasure.services import account_delete_request, account_erase_run, erasures_due
-from erasure.tasks import erasures_run_due
+from erasure.services import account_delete_request, account_erase, erasures_due
+from erasure.tasks import erasures_due_queue
 from erasure.tests.scan import scan
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,7 @@ def test_deleting_locks_the_account_signs_out_everywhere_and_confirms_with_a_can
     assert message.alternatives and "We are deleting your account" in message.subject
     link = re.search(r"http://\S+/me/delete/cancel/\S+/", message.body).group(0)
     # Not due yet: the beat job leaves it.
-    assert erasures_due() == [] and erasures_run_due() == 0
+    assert erasures_due() == [] and erasures_due_queue() == 0
     # Asking again is refused.
     with pytest.raises(Exception, match="already being deleted"):
         account_delete_request(user=user)
@@ -170,7 +170,7 @@ def test_erasure_runs_through_the_registry_leaves_nothing_and_records_the_ledger
         request = account_delete_request(user=user)  # grace 0: erasure queued at once (eager here)
     assert not User.objects.filter(pk=user.pk).exists()
     assert not ErasureRequest.objects.filter(pk=request.pk).exists()
-    assert account_erase_run(request_id=request.pk) is None  # twice: nothing more
+    assert account_erase(request_id=request.pk) is None  # twice: nothing more
 
     # The confirmation and the receipt went out; the receipt lists every category.
     subjects = [m.subject for m in mail.outbox if m.to == [user.email]]
@@ -185,7 +185,7 @@ def test_erasure_runs_through_the_registry_leaves_nothing_and_records_the_ledger
     waiting = OutboundEmail.objects.filter(to__iexact=user.email, user__isnull=True, forget_recipient=True)
     assert waiting.exists()
     for email_id in list(waiting.values_list("pk", flat=True)):
-        assert email_deliver_now(email_id=email_id)
+        assert email_deliver(email_id=email_id)
     assert not OutboundEmail.objects.filter(to__iexact=user.email).exists()
 
     # Only detached session rows remain; the scan finds nothing anywhere.
@@ -213,7 +213,7 @@ def test_the_beat_job_erases_accounts_whose_grace_period_ended(settings):
     old = account_delete_request(user=due)
     ErasureRequest.objects.filter(pk=old.pk).update(erase_after=timezone.now() - timezone.timedelta(minutes=1))
     account_delete_request(user=waiting)
-    assert erasures_run_due() == 1  # eager: erased now
+    assert erasures_due_queue() == 1  # eager: erased now
     assert not User.objects.filter(pk=due.pk).exists()
     assert User.objects.filter(pk=waiting.pk, is_active=False).exists()
 

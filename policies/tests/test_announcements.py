@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.models import ActivityEvent, User
 from accounts.tests.factories import VerifiedUserFactory
 from policies.models import Announcement
-from policies.services import announcement_queue_emails, announcement_send, unsubscribe_token
+from policies.services import announcement_emails_queue, announcement_send, unsubscribe_token
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def test_an_announcement_goes_only_to_customers_who_opted_in_with_unsubscribe_he
     # Sending again, or the task running twice, writes to nobody twice.
     with django_capture_on_commit_callbacks(execute=True):
         announcement_send(announcement=announcement)
-        assert announcement_queue_emails(announcement_id=announcement.pk) == 1
+        assert announcement_emails_queue(announcement_id=announcement.pk) == 1
     assert len(smtp_server.received()) == 1
 
 

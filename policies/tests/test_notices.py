@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 
 from accounts.tests.factories import VerifiedUserFactory
 from cloudportal.core.models import OutboundEmail
-from cloudportal.outbox import emails_deliver_chunk
+from cloudportal.outbox import emails_send_chunk
 from cloudportal.outbox import send as outbox_send
 from cloudportal.testing.smtp import SMTPSink, free_port
 from policies.services import statement_notices_queue
@@ -89,7 +89,7 @@ def test_each_chunk_goes_over_one_connection_with_the_changelog_and_the_date(smt
     settings.EMAIL_CHUNK_SIZE = 3
     customers, version = notices_for(7)
 
-    results = [emails_deliver_chunk() for _ in range(4)]
+    results = [emails_send_chunk() for _ in range(4)]
 
     assert [r.sent for r in results] == [3, 3, 1, 0]
     assert smtp.sessions == 3
@@ -109,7 +109,7 @@ def test_a_customer_gets_the_notice_in_their_language(smtp):
     customers[0].language = "fr"
     customers[0].save()
     OutboundEmail.objects.update(language="fr")
-    emails_deliver_chunk()
+    emails_send_chunk()
     text, _html = SMTPSink.parts(smtp.received()[0])
     assert "Bonjour" in text
 
@@ -120,18 +120,18 @@ def test_with_the_mail_server_down_mid_run_every_notice_arrives_once_it_is_back(
     customers, _version = notices_for(10)
     smtp.accept_left = 4  # the server goes down after four messages
 
-    first = emails_deliver_chunk()
+    first = emails_send_chunk()
     assert (first.sent, first.failed) == (4, 6)
     waiting = OutboundEmail.objects.filter(status=Status.PENDING)
     assert waiting.count() == 6
     assert all(e.next_attempt_at > timezone.now() and e.attempts == 1 for e in waiting)
-    assert emails_deliver_chunk().claimed == 0  # backing off: nothing is due yet
+    assert emails_send_chunk().claimed == 0  # backing off: nothing is due yet
 
     smtp.accept_left = None  # back up
     make_due()
-    assert emails_deliver_chunk().sent == 6
+    assert emails_send_chunk().sent == 6
     make_due()
-    assert emails_deliver_chunk().claimed == 0
+    assert emails_send_chunk().claimed == 0
 
     assert received_by(smtp) == Counter({c.email: 1 for c in customers})
     assert not OutboundEmail.objects.exclude(status=Status.SENT).exists()
@@ -143,12 +143,12 @@ def test_with_the_mail_server_unreachable_the_chunk_waits_and_goes_out_later(smt
     real_port = settings.EMAIL_PORT
     settings.EMAIL_PORT = free_port()  # nothing listens there
 
-    assert emails_deliver_chunk().failed == 3
+    assert emails_send_chunk().failed == 3
     assert OutboundEmail.objects.filter(status=Status.PENDING, attempts=1).count() == 3
 
     settings.EMAIL_PORT = real_port
     make_due()
-    assert emails_deliver_chunk().sent == 3
+    assert emails_send_chunk().sent == 3
     assert received_by(smtp) == Counter({c.email: 1 for c in customers})
 
 
@@ -171,15 +171,15 @@ def test_a_sender_dying_before_its_mark_leaves_no_message_and_the_next_sends_it_
 
     monkeypatch.setattr(outbox_send, "_mark_sent", mark_then_die)
     with pytest.raises(SenderDied):
-        emails_deliver_chunk()
+        emails_send_chunk()
     monkeypatch.setattr(outbox_send, "_mark_sent", real_mark)
 
     # Two went out; the third never ended, so the server dropped it.
     assert sum(received_by(smtp).values()) == 2
     # The dead sender's claim holds its rows until it expires.
-    assert emails_deliver_chunk().claimed == 0
+    assert emails_send_chunk().claimed == 0
     OutboundEmail.objects.filter(status=Status.PENDING).update(claimed_until=timezone.now() - timedelta(seconds=1))
-    assert emails_deliver_chunk().sent == 3
+    assert emails_send_chunk().sent == 3
     smtp.wait_for(5)
     assert received_by(smtp) == Counter({c.email: 1 for c in customers})
 
@@ -196,7 +196,7 @@ def test_two_senders_racing_send_nothing_twice(smtp, settings):
 
         barrier.wait()
         try:
-            while (result := emails_deliver_chunk()).claimed:
+            while (result := emails_send_chunk()).claimed:
                 sent[name] += result.sent
         finally:
             connection.close()
@@ -224,12 +224,12 @@ def test_a_real_worker_and_another_sender_racing_send_nothing_twice(celery_worke
     assert statement_notices_queue(version_id=version.pk) == 600  # starts the worker's senders
 
     mine = 0
-    while (result := emails_deliver_chunk()).claimed:
+    while (result := emails_send_chunk()).claimed:
         mine += result.sent
 
     smtp_server.wait_for(600, timeout=60)
     time.sleep(1)
     assert received_by(smtp_server) == Counter({c.email: 1 for c in customers})
     assert 0 < mine < 600
-    assert celery_worker.stats_total().get("cloudportal.core.tasks.emails_send_chunk", 0) >= 1
+    assert celery_worker.stats_total().get("cloudportal.outbox.tasks.emails_send_chunk", 0) >= 1
     assert OutboundEmail.objects.filter(status=Status.SENT).count() == 600
