@@ -2,6 +2,8 @@
 
 Here, only what every test gets:
 - `_clean_cache` (autouse): the cache (Redis) is emptied around each test.
+- `_default_language` (autouse): each test starts in the default language, whatever
+  the one before left active (a French page, a customer's email).
 
 The others are plugins of their own in cloudportal/testing/, one per concern:
 - `smtp_server` (cloudportal.testing.smtp): a real SMTP server (aiosmtpd) that Django
@@ -15,7 +17,9 @@ The others are plugins of their own in cloudportal/testing/, one per concern:
 """
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 pytest_plugins = [
     "cloudportal.testing.smtp",
@@ -30,3 +34,10 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -2,14 +2,16 @@
 
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db.models import Count as CountOf
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.models import User
-from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, register
+from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, lazy_text, register
 from compliance.models import LegalHold
 
 from .holds import held_scopes_noticeable, legal_holds_pin, sessions_held_q
@@ -18,6 +20,22 @@ from .retention import erase_on
 from .selectors import sessions_export_query, sessions_for, subscribers_of
 from .services import subscribers_detach
 from .sweep import access_logs_expire
+
+
+def _kept_reason() -> Promise:
+    months = settings.ACCESS_LOG_RETENTION_MONTHS
+    return lazy_text(
+        lambda: (
+            ngettext(
+                "kept without your name or email, as the law requires, "
+                "until %(months)s month after each session started",
+                "kept without your name or email, as the law requires, "
+                "until %(months)s months after each session started",
+                months,
+            )
+            % {"months": months}
+        )
+    )
 
 
 def _access_logs_counts(user: User) -> list[Count]:
@@ -93,9 +111,7 @@ def _access_logs_erase(user: User) -> ErasureResult:
     return ErasureResult(
         deleted={"daily usage": deleted},
         kept={"sessions": kept},
-        kept_reason=_(
-            "kept without your name or email, as the law requires, until 12 months after each session started"
-        ),
+        kept_reason=_kept_reason(),
         kept_until=erase_on(newest) if newest else None,
         held=held,
     )
@@ -122,7 +138,16 @@ register(
             "own sessions."
         ),
         legal_basis=_("Legal obligation to retain connection data"),
-        retention=_("12 months from the session start, then erased; longer only under a legal hold."),
+        retention=lazy_text(
+            lambda: (
+                ngettext(
+                    "%(months)s month from the session start, then erased; longer only under a legal hold.",
+                    "%(months)s months from the session start, then erased; longer only under a legal hold.",
+                    settings.ACCESS_LOG_RETENTION_MONTHS,
+                )
+                % {"months": settings.ACCESS_LOG_RETENTION_MONTHS}
+            )
+        ),
         storage=EU_DATABASE,
         processors=(HOSTING,),
         correction=_(

@@ -16,7 +16,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 Text = str | Promise
@@ -143,6 +143,13 @@ class Category:
 
 
 _registry: dict[str, Category] = {}
+
+
+def lazy_text(make: Callable[[], str]) -> Promise:
+    """A text made when it is shown, in the language active then: for a registry text
+    that depends on a setting (`lazy_text(lambda: ngettext(...) % {...})`), where
+    `gettext_lazy(...) % values` would be translated once, at import."""
+    return lazy(make, str)()
 
 
 def register(category: Category) -> Category:

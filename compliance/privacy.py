@@ -4,11 +4,22 @@ Both are kept when the account is erased, as the law requires: a disclosure reco
 loses the link to the account, a hold keeps holding the former account's sessions.
 A hold that forbids notice is left out of everything here while it is in force."""
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
-from cloudportal.privacy import EU_DATABASE, HOSTING, LEGAL_OBLIGATION, Category, Count, ErasureResult, register
+from cloudportal.privacy import (
+    EU_DATABASE,
+    HOSTING,
+    LEGAL_OBLIGATION,
+    Category,
+    Count,
+    ErasureResult,
+    lazy_text,
+    register,
+)
 
 from .models import Disclosure
 from .selectors import activity_concealed_since, disclosures_for, holds_visible_to
@@ -90,8 +101,17 @@ register(
     Category(
         key="legal_holds",
         label=_("Legal holds"),
-        description=_(
-            "Orders from an authority to keep some of your sessions past their 12 months, when we may tell you."
+        description=lazy_text(
+            lambda: (
+                ngettext(
+                    "Orders from an authority to keep some of your sessions past their %(months)s month, "
+                    "when we may tell you.",
+                    "Orders from an authority to keep some of your sessions past their %(months)s months, "
+                    "when we may tell you.",
+                    settings.ACCESS_LOG_RETENTION_MONTHS,
+                )
+                % {"months": settings.ACCESS_LOG_RETENTION_MONTHS}
+            )
         ),
         fields=(_("authority and reference"), _("which sessions"), _("dates")),
         purpose=_("To keep the sessions an authority needs, and only those, for as long as it needs them."),

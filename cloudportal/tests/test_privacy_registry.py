@@ -181,3 +181,18 @@ def test_the_shared_texts_are_said_in_french_too():
         french = [str(text) for text in shared]
     assert english[0] == "our hosting provider (data centres in the EU)"
     assert all(fr != en for fr, en in zip(french, english, strict=True)), french
+
+
+def test_retention_texts_follow_the_setting_in_the_language_shown(settings):
+    from django.utils import translation
+
+    settings.ACCESS_LOG_RETENTION_MONTHS = 6
+    sessions = privacy.category("access_logs")
+    with translation.override("en"):
+        assert str(sessions.retention).startswith("6 months from the session start")
+        assert "past their 6 months" in str(privacy.category("legal_holds").description)
+    with translation.override("fr"):
+        assert str(sessions.retention).startswith("6 mois à compter du début de la session")
+    settings.ACCESS_LOG_RETENTION_MONTHS = 1
+    with translation.override("en"):
+        assert str(sessions.retention).startswith("1 month from the session start")
