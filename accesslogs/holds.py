@@ -112,6 +112,12 @@ def legal_holds_pin(*, user_id: int | None = None) -> int:
     return updated
 
 
+def holds_pin_before_delete(sender, instance, **kwargs) -> None:
+    """`pre_delete` of the user model: however an account is deleted, the holds on it
+    pin its subscribers before Subscriber.user's on_delete detaches them."""
+    legal_holds_pin(user_id=instance.pk)
+
+
 def _scope_q(scope: HeldScope) -> Q:
     q = Q(**{f"{scope.column}__in": scope.values}, ended_at__gte=scope.since)
     if scope.until is not None:

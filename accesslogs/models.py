@@ -48,11 +48,8 @@ class Site(models.Model):
 def subscriber_detach(collector, field, sub_objs, using) -> None:
     """`on_delete` of Subscriber.user: an account deleted by any path leaves its
     subscribers detached (no account, no email), never pointing at nobody. The holds
-    on those accounts pin the subscribers first, so they keep holding the sessions."""
-    from .holds import legal_holds_pin  # holds.py reads these models
-
-    for user_id in {s.user_id for s in sub_objs}:
-        legal_holds_pin(user_id=user_id)
+    on the account have pinned them just before (`accesslogs.holds.holds_pin_before_delete`),
+    so they keep holding the sessions."""
     collector.add_field_update(field, None, sub_objs)
     collector.add_field_update(Subscriber._meta.get_field("email"), "", sub_objs)
 

@@ -185,6 +185,19 @@ def test_an_account_hold_keeps_the_sessions_after_the_account_is_erased(customer
     assert LegalHold.objects.get().scope_value.startswith("former account")
 
 
+def test_an_account_deleted_any_other_way_keeps_its_held_sessions(customer, sweep_now):
+    """Not through erasure: the holds pin the account's subscribers before the delete
+    detaches them (placing the hold pinned nothing)."""
+    old = add_months(sweep_now, -13)
+    s = _record(mine=dict(mac=MAC_A, started_at=old))
+    hold = LegalHoldFactory(scope="account", account=customer, mac="", starts_at=old - timedelta(days=1))
+    assert LegalHold.objects.get(pk=hold.pk).subscriber_ids == []
+    customer.delete()
+    assert LegalHold.objects.get(pk=hold.pk).subscriber_ids == [s["mine"].subscriber_id]
+    retention_sweep(now=sweep_now)
+    assert _alive(*s.values()) == {s["mine"].session_id}
+
+
 def test_answered_data_requests_go_12_months_after_their_answer(customer):
     now = timezone.now()
     old = DataRequest.objects.create(
