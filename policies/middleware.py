@@ -2,28 +2,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from cloudportal.core.gates import STATEMENT_PAGES, WAYS_OUT, Gate
+
 from .selectors import acceptance_covers, statement_state
 
 #: The material version this session's customer is known to have accepted.
 ACCEPTED_SESSION_KEY = "policies_accepted_required"
 
-#: Reachable without accepting: the statement pages (acceptance among them),
-#: signing out, re-authentication, export and deletion of the account (and the
-#: page telling a suspended customer so), the language switch, staff screens, and
-#: what is not a page.
-OPEN_PREFIXES = (
-    "/privacy/",
-    "/accounts/logout/",
-    "/accounts/reauthenticate/",
-    "/me/export/",
-    "/me/delete/",
-    "/me/suspended/",
-    "/i18n/",
-    "/admin/",
-    "/static/",
-    "/api/",
-    "/healthz",
-)
+#: Reachable without accepting: the statement pages (acceptance among them), the
+#: ways out of the account, the staff screens and the ingest API.
+GATE = Gate.letting_through(STATEMENT_PAGES, WAYS_OUT, namespaces=("admin", "api"))
 
 
 class StatementAcceptanceMiddleware:
@@ -38,19 +26,18 @@ class StatementAcceptanceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not user.is_staff
-            and not request.path.startswith(OPEN_PREFIXES)
-        ):
-            state = statement_state()
-            if state.required_id is not None and request.session.get(ACCEPTED_SESSION_KEY) != state.required_id:
-                if not acceptance_covers(user=user, state=state):
-                    target = reverse("privacy_accept")
-                    if request.method == "GET":
-                        target += "?" + urlencode({"next": request.get_full_path()})
-                    return redirect(target)
-                request.session[ACCEPTED_SESSION_KEY] = state.required_id
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or user.is_staff or GATE.lets_through(request.resolver_match):
+            return None
+        state = statement_state()
+        if state.required_id is not None and request.session.get(ACCEPTED_SESSION_KEY) != state.required_id:
+            if not acceptance_covers(user=user, state=state):
+                target = reverse("privacy_accept")
+                if request.method == "GET":
+                    target += "?" + urlencode({"next": request.get_full_path()})
+                return redirect(target)
+            request.session[ACCEPTED_SESSION_KEY] = state.required_id
+        return None
