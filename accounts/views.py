@@ -1,3 +1,4 @@
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -50,7 +51,10 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@reauthentication_required
 def profile_edit(request: HttpRequest) -> HttpResponse:
+    """The one page with the ID number and IBAN in clear: after the password again
+    (allauth keeps a change sent meanwhile and carries it out afterwards)."""
     profile = profile_for(user=request.user)
     if request.method == "POST":
         form = ProfileForm(request.POST, instance=profile)
