@@ -22,9 +22,21 @@ class AccountAdapter(DefaultAccountAdapter):
         ctx.pop("request", None)
         email_queue(to=email, template=template_prefix, context=ctx, language=language, user=user)
 
+    def send_notification_mail(self, template_prefix: str, user, context: dict | None = None, email=None) -> None:
+        """No security email "changed from X to X": "Make primary" on the address
+        that already is primary changes nothing (allauth would still announce it)."""
+        if template_prefix == "account/email/email_changed" and _same_address(context or {}):
+            return
+        super().send_notification_mail(template_prefix, user, context=context, email=email)
+
     def save_user(self, request, user, form, commit=True):
         """A new customer keeps the language they were browsing in."""
         language = getattr(request, "LANGUAGE_CODE", None)
         if language in dict(settings.LANGUAGES):
             user.language = language
         return super().save_user(request, user, form, commit=commit)
+
+
+def _same_address(context: dict) -> bool:
+    old, new = context.get("from_email") or "", context.get("to_email") or ""
+    return old.lower() == new.lower()

@@ -37,7 +37,9 @@ def _email_removed(sender, request, user, email_address, **kwargs):
 
 
 @receiver(account_signals.email_changed, dispatch_uid="activity.email_changed")
-def _email_changed(sender, request, user, **kwargs):
+def _email_changed(sender, request, user, from_email_address=None, to_email_address=None, **kwargs):
+    if from_email_address is not None and to_email_address is not None and from_email_address.pk == to_email_address.pk:
+        return  # "Make primary" on the primary address: nothing changed
     _record(user, Action.CHANGED, "primary_email")
 
 
