@@ -193,6 +193,8 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "change_password": "5/m/user",
     "reauthenticate": "10/m/user",
+    # The locked account's sign-in page sending the deletion confirmation again.
+    "erasure_resend": "3/h/key,20/h/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
