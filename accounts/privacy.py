@@ -292,8 +292,10 @@ register(
 def _requests_export(user: User) -> list[dict]:
     return [
         {
+            "reference": r.reference,
             "filed": r.created_at.isoformat(),
             "kind": r.kind,
+            "about": r.category,
             "request": r.message,
             "status": r.status,
             "due": r.due_at.isoformat(),
@@ -307,7 +309,7 @@ def _requests_export(user: User) -> list[dict]:
 
 def _requests_sample(user: User) -> list[str]:
     return [
-        f"{r.created_at:%Y-%m-%d} · {r.get_kind_display()} · {r.get_status_display()}"
+        f"{r.reference} · {r.get_kind_display()} · {r.get_status_display()}"
         for r in DataRequest.objects.filter(user=user).order_by("-created_at")[:3]
     ]
 
@@ -347,7 +349,18 @@ register(
         correction=_("File a new request if an answer needs a follow-up."),
         correct_url="me:requests",
         models=("accounts.DataRequest",),
-        columns=("filed", "kind", "request", "status", "due", "extension_reason", "answer", "answered"),
+        columns=(
+            "reference",
+            "filed",
+            "kind",
+            "about",
+            "request",
+            "status",
+            "due",
+            "extension_reason",
+            "answer",
+            "answered",
+        ),
         counts=lambda user: [Count(_("requests"), DataRequest.objects.filter(user=user).count())],
         sample=_requests_sample,
         export=_requests_export,

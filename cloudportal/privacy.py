@@ -175,6 +175,13 @@ def category(key: str) -> Category:
     return _registry[key]
 
 
+def category_label(key: str) -> Text:
+    """The label of category `key`, as people read it; the key itself if no category
+    has it (any more)."""
+    found = _registry.get(key)
+    return found.label if found else key
+
+
 @dataclass(frozen=True)
 class Concealment:
     """What the customer's activity history leaves out for now: entries by staff
