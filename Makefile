@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-HOST ?= 127.0.0.1
+HOST ?= localhost
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 

@@ -17,7 +17,7 @@ from compliance.models import LegalHold
 from .holds import held_scopes_noticeable, legal_holds_pin, sessions_held_q
 from .models import DailyUsage, NetworkSession
 from .retention import erase_on
-from .selectors import sessions_export_query, sessions_for, subscribers_of
+from .selectors import SESSION_EXPORT_COLUMNS, sessions_export_query, sessions_for, subscribers_of
 from .services import subscribers_detach
 from .sweep import access_logs_expire
 
@@ -155,6 +155,7 @@ register(
         ),
         correct_url="me:requests",
         models=("accesslogs.NetworkSession", "accesslogs.Subscriber", "accesslogs.DailyUsage"),
+        columns=SESSION_EXPORT_COLUMNS,
         counts=_access_logs_counts,
         sample=_access_logs_sample,
         export=_access_logs_export,

@@ -20,7 +20,6 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from cloudportal.csv_cells import csv_text_sql
 from cloudportal.privacy import BulkExport
 
 from .holds import HeldScope, held_scopes_noticeable, sessions_held_q
@@ -239,8 +238,8 @@ SESSION_EXPORT_SELECT = (
     ("email_as_recorded", "sub.email"),
     ("mac", "s.mac"),
     ("ip", "host(s.ip)"),
-    ("site", csv_text_sql("site.name")),
-    ("site_address", csv_text_sql("site.address")),
+    ("site", "site.name"),
+    ("site_address", "site.address"),
     ("bytes_in", "s.bytes_in"),
     ("bytes_out", "s.bytes_out"),
     (
@@ -248,6 +247,11 @@ SESSION_EXPORT_SELECT = (
         "(((s.started_at AT TIME ZONE 'UTC') + make_interval(months => %s)) AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
     ),
 )
+
+
+SESSION_EXPORT_COLUMNS = tuple(name for name, _expression in SESSION_EXPORT_SELECT)
+#: Free text, which the CSV file protects from spreadsheets (`csv_cells`).
+SESSION_EXPORT_TEXT = frozenset({"email_as_recorded", "site", "site_address"})
 
 
 def sessions_export_query(*, user: User) -> BulkExport:
@@ -266,6 +270,7 @@ def sessions_export_query(*, user: User) -> BulkExport:
     months, zone = settings.ACCESS_LOG_RETENTION_MONTHS, settings.TIME_ZONE
     return BulkExport(
         select=SESSION_EXPORT_SELECT,
+        text=SESSION_EXPORT_TEXT,
         source=source,
         parts=tuple((months, zone, subscriber) for subscriber in subscribers_of(user=user)),
     )

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cloudportal.core.admin import ReadOnlyAdminMixin
+from cloudportal.privacy import categories, category_label
 
 from .forms import ProfileForm
 from .models import ActivityEvent, DataRequest, Profile, User
@@ -212,14 +213,31 @@ class ProfileAdmin(RecordsStaffViewsMixin, SensitiveDisplayMixin, admin.ModelAdm
         profile_update(user=obj.user, actor=request.user, data=data)
 
 
+class RegistryCategoryFilter(admin.SimpleListFilter):
+    """The privacy registry's categories by name (the rows hold their keys)."""
+
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [(c.key, c.label) for c in categories()]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(category=self.value()) if self.value() else queryset
+
+
 @admin.register(ActivityEvent)
 class ActivityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "user", "action", "category", "actor_kind", "actor"]
-    list_filter = ["action", "actor_kind", "category"]
+    list_display = ["created_at", "user", "action", "category_name", "actor_kind", "actor"]
+    list_filter = ["action", "actor_kind", RegistryCategoryFilter]
     search_fields = ["user__email"]
     list_select_related = ["user", "actor"]
     show_full_result_count = False
     date_hierarchy = "created_at"
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_name(self, obj: ActivityEvent) -> str:
+        return category_label(obj.category)
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -275,15 +293,25 @@ class DataRequestAdminForm(forms.ModelForm):
 @admin.register(DataRequest)
 class DataRequestAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
     form = DataRequestAdminForm
-    list_display = ["id", "user", "kind", "status", "due_at", "due_flag", "assigned_to", "created_at"]
-    list_filter = [OverdueFilter, "status", "kind", "assigned_to"]
-    search_fields = ["user__email", "id"]
+    list_display = ["reference", "user", "kind", "about", "status", "due_at", "due_flag", "assigned_to", "created_at"]
+    list_filter = [OverdueFilter, "status", "kind", RegistryCategoryFilter, "assigned_to"]
+    search_fields = ["reference", "user__email", "id"]
     list_select_related = ["user", "assigned_to"]
     show_full_result_count = False
     actions = ["assign_to_me"]
-    readonly_fields = ["user", "kind", "category", "message", "created_at", "due_at", "extended_at", "answered_at"]
+    readonly_fields = [
+        "reference",
+        "user",
+        "kind",
+        "about",
+        "message",
+        "created_at",
+        "due_at",
+        "extended_at",
+        "answered_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["user", "kind", "category", "message", "created_at"]}),
+        (None, {"fields": ["reference", "user", "kind", "about", "message", "created_at"]}),
         (_("Handling"), {"fields": ["assigned_to", "status", "due_at"]}),
         (_("Extension"), {"fields": ["extend_to", "extension_reason", "extended_at"]}),
         (_("Answer"), {"fields": ["answer", "answered_at"]}),
@@ -294,6 +322,10 @@ class DataRequestAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("about"), ordering="category")
+    def about(self, obj: DataRequest) -> str:
+        return obj.category_label
 
     @admin.display(description=_("overdue?"), ordering="due_at")
     def due_flag(self, obj: DataRequest) -> str:
@@ -311,7 +343,7 @@ class DataRequestAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
         staff = request.user
         original = DataRequest.objects.get(pk=obj.pk)
         if form.cleaned_data.get("assigned_to") != original.assigned_to:
-            data_request_assign(data_request=original, staff=form.cleaned_data.get("assigned_to"))
+            data_request_assign(data_request=original, staff=form.cleaned_data.get("assigned_to"), by=staff)
         elif form.cleaned_data.get("status") not in (original.status, DataRequest.Status.ANSWERED) and original.is_open:
             DataRequest.objects.filter(pk=obj.pk).update(status=form.cleaned_data["status"])
         if form.cleaned_data.get("extend_to_at"):

@@ -130,7 +130,10 @@ class DataRequestForm(forms.Form):
         label=_("Your request"),
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("Say what is wrong and what it should be, or what you would like to know."),
+        help_text=_(
+            "Say what you would like us to do and with which data; for a correction, what is wrong and what it "
+            "should be; or what you would like to know."
+        ),
     )
 
     def __init__(self, *args, **kwargs):

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cloudportal.crypto import EncryptedTextField, mask
+from cloudportal.privacy import category_label
 
 
 class UserManager(BaseUserManager):
@@ -185,12 +186,18 @@ class ActivityEvent(models.Model):
 
 
 class DataRequest(models.Model):
-    """A customer's request to staff: a correction they cannot make themselves, or a
-    question about how their data is used. Due one month after it is filed; staff
-    may extend by up to two months with a reason the customer is told."""
+    """A customer's request to staff, under one of the rights the privacy statement
+    names, or a question. Due one month after it is filed; staff may extend by up to
+    two months with a reason the customer is told. Its reference (`DR-2026-000123`:
+    the year it was filed, then its number) is given at filing and never changes."""
 
     class Kind(models.TextChoices):
+        ACCESS = "access", _("Tell me what you hold about me and what you do with it")
         CORRECTION = "correction", _("Correct data I cannot change myself")
+        ERASURE = "erasure", _("Delete some of my data (not the whole account)")
+        RESTRICTION = "restriction", _("Restrict how you use my data")
+        OBJECTION = "objection", _("Object to a use of my data")
+        PORTABILITY = "portability", _("Send my data to me or to another provider")
         INFORMATION = "information", _("How is my data used?")
 
     class Status(models.TextChoices):
@@ -199,6 +206,7 @@ class DataRequest(models.Model):
         ANSWERED = "answered", _("Answered")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_requests", verbose_name=_("customer"))
+    reference = models.CharField(_("reference"), max_length=20, unique=True, null=True, editable=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     category = models.CharField(_("about"), max_length=40, blank=True)
     message = models.TextField(_("request"))
@@ -238,7 +246,16 @@ class DataRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(_("Request #%(id)s") % {"id": self.pk})
+        return self.reference or str(_("Request #%(id)s") % {"id": self.pk})
+
+    def reference_for(self) -> str:
+        """The reference this request gets once it has its number."""
+        return f"DR-{timezone.localtime(self.created_at).year}-{self.pk:06d}"
+
+    @property
+    def category_label(self):
+        """The registry category the request is about, as people read it."""
+        return category_label(self.category) if self.category else _("Not sure / several")
 
     @property
     def is_open(self) -> bool:

@@ -112,6 +112,15 @@ register(
             "mfa.Authenticator",
             "usersessions.UserSession",
         ),
+        columns=(
+            "email",
+            "joined",
+            "last_sign_in",
+            "suspended_since",
+            "email_addresses",
+            "two_factor_methods",
+            "sign_in_sessions",
+        ),
         counts=_account_counts,
         sample=_account_sample,
         export=_account_export,
@@ -165,6 +174,7 @@ register(
         correction=_("Edit your profile yourself."),
         correct_url="me:profile_edit",
         models=("accounts.Profile",),
+        columns=Profile.EDITABLE_FIELDS,
         counts=_profile_counts,
         sample=_profile_sample,
         export=_profile_export,
@@ -218,6 +228,7 @@ register(
         correction=_("Change them on your preferences page."),
         correct_url="me:preferences",
         models=(),
+        columns=("service_improvement_emails", "deletion_notice_emails", "language"),
         counts=lambda user: [Count(_("settings"), 3)],
         sample=_preferences_sample,
         export=_preferences_export,
@@ -265,6 +276,7 @@ register(
         correction=_("It is a record of facts and cannot be edited; ask us if something looks wrong."),
         correct_url="me:requests",
         models=("accounts.ActivityEvent",),
+        columns=("when", "action", "category", "fields", "by", "note"),
         counts=lambda user: [Count(_("events"), ActivityEvent.objects.filter(user=user).count())],
         sample=_activity_sample,
         export=_activity_export,
@@ -280,8 +292,10 @@ register(
 def _requests_export(user: User) -> list[dict]:
     return [
         {
+            "reference": r.reference,
             "filed": r.created_at.isoformat(),
             "kind": r.kind,
+            "about": r.category,
             "request": r.message,
             "status": r.status,
             "due": r.due_at.isoformat(),
@@ -295,7 +309,7 @@ def _requests_export(user: User) -> list[dict]:
 
 def _requests_sample(user: User) -> list[str]:
     return [
-        f"{r.created_at:%Y-%m-%d} · {r.get_kind_display()} · {r.get_status_display()}"
+        f"{r.reference} · {r.get_kind_display()} · {r.get_status_display()}"
         for r in DataRequest.objects.filter(user=user).order_by("-created_at")[:3]
     ]
 
@@ -335,6 +349,18 @@ register(
         correction=_("File a new request if an answer needs a follow-up."),
         correct_url="me:requests",
         models=("accounts.DataRequest",),
+        columns=(
+            "reference",
+            "filed",
+            "kind",
+            "about",
+            "request",
+            "status",
+            "due",
+            "extension_reason",
+            "answer",
+            "answered",
+        ),
         counts=lambda user: [Count(_("requests"), DataRequest.objects.filter(user=user).count())],
         sample=_requests_sample,
         export=_requests_export,

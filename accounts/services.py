@@ -199,6 +199,8 @@ def data_request_file(*, user: User, kind: str, message: str, category: str = ""
         created_at=now,
         due_at=add_months(now, DATA_REQUEST_MONTHS),
     )
+    request.reference = request.reference_for()
+    request.save(update_fields=["reference"])
     activity_record(
         user=user,
         action=ActivityEvent.Action.REQUESTED,
@@ -207,17 +209,59 @@ def data_request_file(*, user: User, kind: str, message: str, category: str = ""
         actor=user,
         note=request.get_kind_display(),
     )
+    email_queue(
+        to=user.email,
+        user=user,
+        template="emails/data_request_received",
+        context={"data_request": request, "url": absolute_url("me:requests")},
+    )
+    data_request_staff_alert(data_request=request, recipients=data_request_staff(data_request=request))
     return request
 
 
+def data_request_team() -> list[User]:
+    """The staff who work the queue: every active member of Support and Privacy
+    officer."""
+    from .groups import PRIVACY_OFFICER, SUPPORT
+
+    return list(
+        User.objects.filter(is_active=True, is_staff=True, groups__name__in=[SUPPORT, PRIVACY_OFFICER]).distinct()
+    )
+
+
+def data_request_staff(*, data_request: DataRequest, team: list[User] | None = None) -> list[User]:
+    """Who is told about a request: its assignee, or else the whole team."""
+    if data_request.assigned_to is not None:
+        return [data_request.assigned_to]
+    return data_request_team() if team is None else team
+
+
+def data_request_staff_alert(*, data_request: DataRequest, recipients: list[User], assigned_by: User | None = None):
+    """Tell staff at once of a new request, or of one a colleague assigned them, each
+    in their own language, with the link to it in the admin."""
+    url = absolute_url("admin:accounts_datarequest_change", data_request.pk)
+    for staff in recipients:
+        email_queue(
+            to=staff.email,
+            user=None,
+            language=staff.language,
+            template="emails/data_request_staff",
+            context={"staff": staff, "data_request": data_request, "assigned_by": assigned_by, "url": url},
+        )
+
+
 @transaction.atomic
-def data_request_assign(*, data_request: DataRequest, staff: User | None) -> DataRequest:
+def data_request_assign(*, data_request: DataRequest, staff: User | None, by: User | None = None) -> DataRequest:
+    """Assign the request (to nobody, with None). An assignee other than `by` (the
+    staff member assigning) is told by email."""
     if staff is not None and not staff.is_staff:
         raise ValidationError({"assigned_to": _("Only staff members can be assigned a request.")})
     data_request.assigned_to = staff
     if staff is not None and data_request.status == DataRequest.Status.OPEN:
         data_request.status = DataRequest.Status.IN_PROGRESS
     data_request.save(update_fields=["assigned_to", "status"])
+    if staff is not None and by is not None and staff.pk != by.pk:
+        data_request_staff_alert(data_request=data_request, recipients=[staff], assigned_by=by)
     return data_request
 
 
@@ -297,10 +341,8 @@ def data_request_answer(*, data_request: DataRequest, staff: User, answer: str) 
 
 def data_requests_remind(*, now: datetime | None = None) -> int:
     """Email staff about open requests due soon or overdue, at most once a day each.
-    Goes to the assignee, or to every active Support and Privacy officer member."""
+    Goes to the assignee, or to the team (`data_request_staff`)."""
     from datetime import timedelta
-
-    from .groups import PRIVACY_OFFICER, SUPPORT
 
     now = now or timezone.now()
     soon = now + timedelta(days=DATA_REQUEST_REMIND_DAYS)
@@ -311,14 +353,11 @@ def data_requests_remind(*, now: datetime | None = None) -> int:
         .select_related("assigned_to")
         .order_by("due_at")
     )
-    team = list(
-        User.objects.filter(is_active=True, is_staff=True, groups__name__in=[SUPPORT, PRIVACY_OFFICER]).distinct()
-    )
+    team = data_request_team()
     per_recipient: dict[int, tuple[User, list[DataRequest]]] = {}
     reminded = []
     for data_request in due:
-        recipients = [data_request.assigned_to] if data_request.assigned_to else team
-        for staff in recipients:
+        for staff in data_request_staff(data_request=data_request, team=team):
             per_recipient.setdefault(staff.pk, (staff, []))[1].append(data_request)
         reminded.append(data_request.pk)
     with transaction.atomic():

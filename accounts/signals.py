@@ -4,6 +4,7 @@ from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
 from django.dispatch import receiver
 
+from .adapter import INACTIVE_SIGN_IN_KEY
 from .models import ActivityEvent
 from .services import activity_record
 
@@ -37,7 +38,9 @@ def _email_removed(sender, request, user, email_address, **kwargs):
 
 
 @receiver(account_signals.email_changed, dispatch_uid="activity.email_changed")
-def _email_changed(sender, request, user, **kwargs):
+def _email_changed(sender, request, user, from_email_address=None, to_email_address=None, **kwargs):
+    if from_email_address is not None and to_email_address is not None and from_email_address.pk == to_email_address.pk:
+        return  # "Make primary" on the primary address: nothing changed
     _record(user, Action.CHANGED, "primary_email")
 
 
@@ -66,3 +69,11 @@ def _mfa_removed(sender, request, user, authenticator, **kwargs):
 @receiver(mfa_signals.authenticator_reset, dispatch_uid="activity.mfa_reset")
 def _mfa_reset(sender, request, user, authenticator, **kwargs):
     _record(user, Action.CHANGED, "recovery_codes")
+
+
+@receiver(account_signals.user_logged_in, dispatch_uid="accounts.inactive_sign_in_forgotten")
+def _inactive_sign_in_forgotten(sender, request, user, **kwargs):
+    """Someone signed in on this browser: the locked account it tried before is not
+    theirs to be told about."""
+    if request is not None and hasattr(request, "session"):
+        request.session.pop(INACTIVE_SIGN_IN_KEY, None)

@@ -1,3 +1,4 @@
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +13,7 @@ from django.views.i18n import set_language
 
 from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
-from cloudportal.privacy import categories, field_label
+from cloudportal.privacy import categories, category_label, field_label
 
 from .forms import DataRequestForm, PreferencesForm, ProfileForm
 from .models import User
@@ -50,7 +51,10 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@reauthentication_required
 def profile_edit(request: HttpRequest) -> HttpResponse:
+    """The one page with the ID number and IBAN in clear: after the password again
+    (allauth keeps a change sent meanwhile and carries it out afterwards)."""
     profile = profile_for(user=request.user)
     if request.method == "POST":
         form = ProfileForm(request.POST, instance=profile)
@@ -112,9 +116,8 @@ def data_held(request: HttpRequest) -> HttpResponse:
 @login_required
 def activity(request: HttpRequest) -> HttpResponse:
     page = page_or_404(activity_for(user=request.user), per_page=ACTIVITY_PAGE_SIZE, number=request.GET.get("page", 1))
-    labels = {c.key: c.label for c in categories()}
     for event in page.object_list:
-        event.category_label = labels.get(event.category, event.category)
+        event.category_label = category_label(event.category)
         event.field_labels = [
             ACTIVITY_FIELD_LABELS.get(name) or field_label(event.category, name) for name in event.fields
         ]

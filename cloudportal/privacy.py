@@ -19,6 +19,8 @@ from django.db import models
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
+from .csv_cells import csv_text_sql
+
 Text = str | Promise
 
 # --- Texts many categories share ----------------------------------------------
@@ -83,7 +85,10 @@ class BulkExport:
     (`rows_sql`) and as a JSON array (`json_sql`, types kept: numbers as numbers,
     timestamps and dates in ISO 8601). `select` is each column's name and SQL
     expression, in order; `source` the rest of the query (FROM, WHERE, ORDER BY,
-    which must give one order). Each of `parts` is the parameters of one query,
+    which must give one order). The columns named in `text` hold free text: in the
+    CSV rows, a cell a spreadsheet would run as a formula gets the leading
+    apostrophe (`csv_cells`), as the export's Python path does; data.json keeps the
+    value as it is. Each of `parts` is the parameters of one query,
     filling the %s placeholders of the expressions, then those of `source`; the
     parts' rows follow one another. (Several parts when one simple query per key
     lets the database read an index in order where a query for every key would
@@ -92,13 +97,17 @@ class BulkExport:
     select: tuple[tuple[str, str], ...]
     source: str
     parts: tuple[tuple, ...]
+    text: frozenset[str] = frozenset()
 
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(name for name, _expression in self.select)
 
     def rows_sql(self) -> str:
-        columns = ", ".join(f'{expression} AS "{name}"' for name, expression in self.select)
+        columns = ", ".join(
+            f'{csv_text_sql(expression) if name in self.text else expression} AS "{name}"'
+            for name, expression in self.select
+        )
         return f"SELECT {columns} {self.source}"
 
     def json_sql(self) -> str:
@@ -120,9 +129,13 @@ class Category:
     correction: Text
     #: "app_label.ModelName" of every model holding this category's records.
     models: tuple[str, ...]
+    #: The names of its records' fields, in order: the keys of every dict `export`
+    #: gives and the columns of `export_bulk`. The export's CSV header and data.json's
+    #: columns come from here, so a category without records still has them.
+    columns: tuple[str, ...]
     counts: Callable[[Any], list[Count]]
     sample: Callable[[Any], list[str]]
-    #: The customer's records, one dict each (every dict with the same keys). May be a
+    #: The customer's records, one dict each (its keys: `columns`, in order). May be a
     #: generator: the export writes them as they come.
     export: Callable[[Any], Iterable[dict]]
     erase: Callable[[Any], ErasureResult]
@@ -167,6 +180,13 @@ def categories() -> list[Category]:
 
 def category(key: str) -> Category:
     return _registry[key]
+
+
+def category_label(key: str) -> Text:
+    """The label of category `key`, as people read it; the key itself if no category
+    has it (any more)."""
+    found = _registry.get(key)
+    return found.label if found else key
 
 
 @dataclass(frozen=True)

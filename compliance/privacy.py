@@ -63,6 +63,7 @@ register(
         correction=ASK_IF_WRONG,
         correct_url="me:requests",
         models=("compliance.Disclosure",),
+        columns=("disclosed_on", "disclosed_to", "kind_of_authority", "what", "legal_basis"),
         counts=lambda user: [Count(_("disclosures"), disclosures_for(user=user).count())],
         sample=lambda user: [
             f"{d.disclosed_on:%Y-%m-%d} · {d.get_authority_kind_display()}" for d in disclosures_for(user=user)[:3]
@@ -122,6 +123,7 @@ register(
         correction=ASK_IF_WRONG,
         correct_url="me:requests",
         models=("compliance.LegalHold", "compliance.LegalHoldEvent"),
+        columns=("placed", "authority", "reference", "sessions_from", "sessions_to", "in_force"),
         counts=lambda user: [Count(_("legal holds"), holds_visible_to(user=user).count())],
         sample=lambda user: [f"{h.created_at:%Y-%m-%d} · {h.authority}" for h in holds_visible_to(user=user)[:3]],
         export=_holds_export,

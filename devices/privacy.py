@@ -41,6 +41,7 @@ register(
         correction=_("Rename or remove them yourself on the Devices page."),
         correct_url="devices:list",
         models=("devices.Device",),
+        columns=("mac", "label", "added", "last_seen", "randomised"),
         counts=lambda user: [Count(_("devices"), Device.objects.filter(user=user).count())],
         sample=_devices_sample,
         export=_devices_export,

@@ -37,6 +37,7 @@ register(
         processors=(HOSTING,),
         correction=_("Use the link in the confirmation email to cancel a deletion."),
         models=("erasure.ErasureRequest",),
+        columns=("asked", "erase_after", "status", "cancelled"),
         counts=lambda user: [Count(_("requests"), ErasureRequest.objects.filter(user=user).count())],
         sample=lambda user: [
             f"{r.requested_at:%Y-%m-%d} · {r.get_status_display()}"

@@ -4,6 +4,8 @@ erased by a worker through the privacy registry, recorded in the ledger.
 - `account_delete_request`: the account is locked (it can no longer sign in) and
   every sign-in session ends at once; a confirmation email carries a cancel link
   valid for ERASURE_GRACE_HOURS (with 0, erasure is queued at once).
+- `account_delete_confirmation_send`: that email (again, from the locked account's
+  sign-in page).
 - `account_delete_cancel`: the link's token unlocks the account.
 - `account_erase`: every registry category's `erase(user)`, then the account row
   itself, a ledger entry, and the itemised receipt email, in one transaction.
@@ -78,16 +80,8 @@ def account_delete_request(*, user: User) -> ErasureRequest:
                 actor=locked,
                 note="deletion",
             )
-            email_queue(
-                to=locked.email,
-                user=locked,
-                template="emails/account_deletion_confirm",
-                context={
-                    "erase_after": request.erase_after,
-                    "grace_hours": settings.ERASURE_GRACE_HOURS,
-                    "cancel_url": absolute_url("me:delete_cancel", cancel_token(request)) if grace else "",
-                },
-            )
+            request.user = locked
+            account_delete_confirmation_send(erasure_request=request)
             if not grace:
                 from . import tasks  # tasks.py imports this module
 
@@ -95,6 +89,24 @@ def account_delete_request(*, user: User) -> ErasureRequest:
     except IntegrityError:
         raise ValidationError(_("Your account is already being deleted.")) from None
     return request
+
+
+def account_delete_confirmation_send(*, erasure_request: ErasureRequest) -> None:
+    """The confirmation email, with the link that cancels the deletion while the
+    grace period lasts (none when erasure is immediate). Sent when the customer asks
+    to delete, and again from the sign-in page of the locked account."""
+    user = erasure_request.user
+    in_grace = erasure_request.erase_after > erasure_request.requested_at
+    email_queue(
+        to=user.email,
+        user=user,
+        template="emails/account_deletion_confirm",
+        context={
+            "erase_after": erasure_request.erase_after,
+            "grace_hours": settings.ERASURE_GRACE_HOURS,
+            "cancel_url": absolute_url("me:delete_cancel", cancel_token(erasure_request)) if in_grace else "",
+        },
+    )
 
 
 def erasure_request_for_token(*, token: str) -> ErasureRequest | None:

@@ -9,3 +9,10 @@ me_urlpatterns = [
     path("delete/requested/", views.delete_requested, name="delete_requested"),
     path("delete/cancel/<str:token>/", views.delete_cancel, name="delete_cancel"),
 ]
+
+
+#: Under /accounts/, before allauth's own: its "inactive" page, for an account waiting
+#: for its erasure.
+account_urlpatterns = [
+    path("inactive/", views.account_inactive, name="account_inactive"),
+]

@@ -1,4 +1,5 @@
 from allauth.account.decorators import reauthentication_required
+from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -6,14 +7,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accesslogs.retention import erase_on
+from accounts.adapter import inactive_sign_in_user_id
 from cloudportal.core.responses import form_invalid
 
-from .services import account_delete_cancel, account_delete_request, erasure_preview, erasure_request_for_token
+from .selectors import erasure_pending_for
+from .services import (
+    account_delete_cancel,
+    account_delete_confirmation_send,
+    account_delete_request,
+    erasure_preview,
+    erasure_request_for_token,
+)
 
 
 @login_required
@@ -66,3 +75,27 @@ def delete_cancel(request: HttpRequest, token: str) -> HttpResponse:
         invalid = _("This link is no longer valid: the deletion was cancelled already, or has happened.")
         return render(request, "erasure/cancel.html", {"invalid": invalid}, status=404)
     return render(request, "erasure/cancel.html", {"pending": pending})
+
+
+@require_http_methods(["GET", "POST"])
+def account_inactive(request: HttpRequest) -> HttpResponse:
+    """allauth's "This account is inactive" page. To whoever just gave the right
+    password for an account waiting for its erasure (and to nobody else): when it
+    will be erased and how to cancel, in the customer's language, with a button
+    that sends the confirmation email again (rate-limited, `erasure_resend`)."""
+    pending = erasure_pending_for(user_id=inactive_sign_in_user_id(request))
+    if request.method == "POST":
+        if pending is None:
+            return redirect("account_inactive")
+        if not ratelimit.consume(request, action="erasure_resend", key=str(pending.user_id)):
+            with translation.override(pending.user.language):
+                messages.error(request, _("We have sent it several times already. Please wait an hour and try again."))
+                return render(request, "account/account_inactive.html", {"pending": pending}, status=429)
+        account_delete_confirmation_send(erasure_request=pending)
+        with translation.override(pending.user.language):
+            messages.success(request, _("We have sent the confirmation email again. It can take a few minutes."))
+        return redirect("account_inactive")
+    if pending is None:
+        return render(request, "account/account_inactive.html")
+    with translation.override(pending.user.language):
+        return render(request, "account/account_inactive.html", {"pending": pending})

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -67,20 +67,6 @@ def _cell(value: Any) -> str:
     elif not isinstance(value, str):
         return str(value)
     return csv_text(value)
-
-
-def _records_python(category: Category, user) -> tuple[tuple[str, ...], Iterator[dict]]:
-    """The category's columns (keys of its first record) and all its records."""
-    records = iter(category.export(user))
-    first = next(records, None)
-    if first is None:
-        return (), iter(())
-    return tuple(first), _chain_first(first, records)
-
-
-def _chain_first(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
-    yield first
-    yield from rest
 
 
 def _csv_line(values: Iterable[str]) -> bytes:
@@ -146,10 +132,9 @@ class ExportWriter:
         """Writes the category's CSV file and its part of data.json; returns its
         record count (written after the records, once known)."""
         bulk = category.export_bulk(self.user) if self.bulk and category.export_bulk is not None else None
-        if bulk is not None:
-            columns, records = bulk.columns, None
-        else:
-            columns, records = _records_python(category, self.user)
+        columns = category.columns
+        if bulk is not None and bulk.columns != columns:
+            raise ValueError(f"{category.key}: export_bulk's columns are not the category's columns")
         head = {"label": str(category.label), "columns": list(columns)}
         data_json.write(
             ("" if first else ", ").encode()
@@ -160,15 +145,14 @@ class ExportWriter:
         if bulk is not None:
             count = self._bulk_write(bulk, csv_file, data_json)
         else:
-            count = self._python_rows(columns, records, csv_file, data_json)
+            count = self._python_rows(columns, category.export(self.user), csv_file, data_json)
         data_json.write(f'], "count": {count}}}'.encode())
         return count
 
     def _python_rows(self, columns, records: Iterable[dict], csv_file: Member, json_rows: Spool) -> int:
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        if columns:
-            writer.writerow(columns)
+        writer.writerow(columns)
         count = 0
         for record in records:
             values = [record.get(name) for name in columns]

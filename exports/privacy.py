@@ -50,6 +50,7 @@ register(
         correction=_("Ask for a new export at any time."),
         correct_url="me:export",
         models=("exports.DataExport",),
+        columns=("asked", "status", "ready", "download_until", "sha256"),
         counts=lambda user: [Count(_("exports"), DataExport.objects.filter(user=user).count())],
         sample=_exports_sample,
         export=_exports_export,

@@ -1,11 +1,11 @@
+import contextlib
+
 from allauth.account.decorators import reauthentication_required
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .selectors import export_downloadable_for, export_for, exports_for
@@ -17,14 +17,13 @@ from .services import export_path, export_request
 @reauthentication_required(allow_get=True)
 def export_page(request: HttpRequest) -> HttpResponse:
     """Ask for an export (after the password again: allauth keeps the request and
-    resumes it), see its progress, download it while it is valid."""
+    resumes it), see its progress, download it while it is valid. The page says
+    what state the export is in, and nothing else does: embedded, it is ready
+    before the page comes back, so a "being prepared" message would contradict it;
+    asking while one is being prepared shows that one."""
     if request.method == "POST":
-        try:
+        with contextlib.suppress(ValidationError):
             export_request(user=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("me:export")
-        messages.success(request, _("Your export is being prepared. We will email you when it is ready."))
         return redirect("me:export")
     exports = list(exports_for(user=request.user)[:5])
     current = exports[0] if exports else None

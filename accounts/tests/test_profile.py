@@ -19,8 +19,12 @@ ID_NUMBER = "18AB12345"
 
 @pytest.fixture
 def customer(client):
+    """Signed in and just re-authenticated, as /me/edit/ asks."""
+    from accounts.tests.factories import DEFAULT_PASSWORD
+
     user = VerifiedUserFactory()
     client.force_login(user)
+    assert client.post(reverse("account_reauthenticate"), {"password": DEFAULT_PASSWORD}).status_code == 302
     return user
 
 
@@ -272,3 +276,25 @@ def test_a_new_customer_keeps_the_language_they_browsed_in(client, settings):
     )
     assert response.status_code == 302
     assert User.objects.get(email="nouveau@example.com").language == "fr"
+
+
+def test_the_id_number_and_iban_in_clear_ask_for_the_password_again(client):
+    """/me/edit/ is the one page that shows them in clear: like the export and the
+    account deletion, it asks for the password again (allauth re-authentication),
+    and a change sent without it is not saved."""
+    from accounts.tests.factories import DEFAULT_PASSWORD
+
+    user = VerifiedUserFactory()
+    profile_update(user=user, actor=user, data={"id_document_type": "passport", "id_number": ID_NUMBER, "iban": IBAN})
+    client.force_login(user)  # signed in, but not recently re-authenticated
+    response = client.get(reverse("me:profile_edit"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_reauthenticate"))
+    response = client.post(reverse("me:profile_edit"), {"full_name": "Someone Else", "iban": ""})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_reauthenticate"))
+    assert Profile.objects.get(user=user).iban == IBAN and not Profile.objects.get(user=user).full_name
+
+    response = client.post(reverse("account_reauthenticate"), {"password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    page = client.get(reverse("me:profile_edit"))
+    assert page.status_code == 200
+    assert IBAN in page.content.decode() and ID_NUMBER in page.content.decode()

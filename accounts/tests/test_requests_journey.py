@@ -1,11 +1,14 @@
 """A data request in Chromium: the customer files it, Support answers it in the admin,
 the customer reads the answer in the portal and in their mailbox."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from accounts.groups import SUPPORT
+from accounts.models import DataRequest
 
 from .factories import DEFAULT_PASSWORD, StaffUserFactory, VerifiedUserFactory
 from .test_journeys import button, sign_in, sign_out
@@ -27,24 +30,33 @@ def test_request_filed_answered_in_the_admin_and_read_by_the_customer(page, port
     page.get_by_label("Your request").fill("Who looked at my record this year?")
     button(page, "Send the request").click()
     expect(page.get_by_role("status")).to_contain_text("Your request has been sent.")
-    expect(page.locator(".request").first).to_contain_text("Received")
+    card = page.locator(".request").first
+    expect(card).to_contain_text("Received")
+    expect(card).to_contain_text("About: Activity history.")
+    reference = DataRequest.objects.get(user=customer).reference
+    expect(card).to_contain_text(f"Reference {reference}.")
+    # The acknowledgement, with the reference; Support is alerted at once.
+    (ack,) = smtp_server.wait_for(1, to=customer.email)
+    assert reference in ack["Subject"] and "Activity history" in smtp_server.parts(ack)[0]
+    (alert,) = smtp_server.wait_for(1, to=agent.email)
+    alert_link = re.search(r"https?://\S+/admin/accounts/datarequest/\d+/change/", smtp_server.parts(alert)[0])
     sign_out(page, portal.url)
 
-    # Support signs in through allauth and works the queue in the admin.
-    page.goto(f"{portal.url}/admin/")
+    # Support follows the alert's link, signs in through allauth and works the request.
+    page.goto(alert_link.group(0))
     page.get_by_label("Email").fill(agent.email)
     page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
     button(page, "Sign in").click()
-    page.goto(f"{portal.url}/admin/accounts/datarequest/")
-    page.locator("#result_list tbody tr").filter(has_text=customer.email).locator("a").first.click()
     expect(page.locator("body")).to_contain_text("Who looked at my record this year?")
+    expect(page.locator(".field-about")).to_contain_text("Activity history")
+    expect(page.locator(".field-reference")).to_contain_text(reference)
     page.locator("#id_assigned_to").select_option(str(agent.pk))
     page.locator("#id_status").select_option("answered")
     page.locator("#id_answer").fill("Only our support team, twice, to answer your calls.")
     page.locator('input[name="_save"]').click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
 
-    (message,) = smtp_server.wait_for(1, to=customer.email)
+    (message,) = [m for m in smtp_server.wait_for(2, to=customer.email) if "answered" in m["Subject"]]
     text, html = smtp_server.parts(message)
     assert "Only our support team" in text and "Only our support team" in html
 
@@ -63,3 +75,21 @@ def test_request_filed_answered_in_the_admin_and_read_by_the_customer(page, port
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Activity").click()
     expect(page.locator("tbody")).to_contain_text("Viewed")
     expect(page.locator("tbody")).to_contain_text("Answered")
+
+
+def test_a_french_customer_files_a_request_and_gets_the_acknowledgement(page, portal, smtp_server):
+    customer = VerifiedUserFactory(language="fr")
+    sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)
+    page.get_by_role("navigation", name="Principale").get_by_role("link", name="Demandes").click()
+    page.get_by_label("M’opposer à une utilisation de mes données").check()
+    page.get_by_label("Quelles données sont concernées").select_option(label="Journaux d’accès")
+    page.get_by_label("Votre demande").fill("Je m’oppose à l’usage de mes sessions pour des statistiques.")
+    button(page, "Envoyer la demande").click()
+    card = page.locator(".request").first
+    reference = DataRequest.objects.get(user=customer).reference
+    expect(card).to_contain_text(f"Référence {reference}.")
+    expect(card).to_contain_text("Concerne\u00a0: Journaux d’accès.")
+    (ack,) = smtp_server.wait_for(1, to=customer.email)
+    text, html = smtp_server.parts(ack)
+    assert ack["Subject"].endswith(f"Nous avons bien reçu votre demande {reference}")
+    assert "M’opposer à une utilisation de mes données" in text and "Journaux d’accès" in html

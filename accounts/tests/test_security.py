@@ -292,3 +292,28 @@ def test_healthz_reports_a_broker_outage_quickly(client, settings, celery_conf):
     assert response.status_code == 503
     assert response.json() == {"status": "down", "database": "ok", "broker": "down"}
     assert elapsed < 3
+
+
+@pytest.mark.django_db
+def test_make_primary_on_the_address_that_already_is_primary_changes_nothing(client):
+    """No security email "changed from X to X", no history entry."""
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import ActivityEvent
+    from cloudportal.core.models import OutboundEmail
+
+    user = VerifiedUserFactory()
+    EmailAddress.objects.create(user=user, email="second@example.com", verified=True, primary=False)
+    client.force_login(user)
+    client.post(reverse("account_reauthenticate"), {"password": DEFAULT_PASSWORD})
+    response = client.post(reverse("account_email"), {"email": user.email, "action_primary": ""})
+    assert response.status_code == 302
+    assert not OutboundEmail.objects.filter(to=user.email).exists()
+    assert not ActivityEvent.objects.filter(user=user).exists()
+    assert EmailAddress.objects.get(user=user, primary=True).email == user.email
+
+    # Making the other address primary is still a change, emailed and recorded.
+    response = client.post(reverse("account_email"), {"email": "second@example.com", "action_primary": ""})
+    assert response.status_code == 302
+    assert OutboundEmail.objects.filter(to=user.email, template="account/email/email_changed").exists()
+    assert ActivityEvent.objects.filter(user=user, fields=["primary_email"]).count() == 1

@@ -72,6 +72,7 @@ register(
         correction=_("Change the address we write to in your account settings."),
         correct_url="account_email",
         models=("core.OutboundEmail",),
+        columns=("to", "subject", "status", "queued", "sent"),
         counts=lambda user: [Count(_("emails"), OutboundEmail.objects.filter(user=user).count())],
         sample=_emails_sample,
         export=_emails_export,

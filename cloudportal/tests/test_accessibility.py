@@ -5,7 +5,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from accounts.services import data_request_file, profile_update
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
-from accounts.tests.test_journeys import sign_in
+from accounts.tests.test_journeys import reauthenticate, sign_in
 from compliance.tests.factories import DisclosureFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,6 +67,10 @@ def test_customer_pages_have_no_serious_findings(page, portal):
     DisclosureFactory(customer=customer)  # /me/disclosures/ and the transparency table with an entry
     sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)
     problems = []
+    # /me/edit/ (ID number and IBAN in clear) asks for the password again first.
+    page.goto(f"{portal.url}/me/edit/")
+    problems += _serious(page)
+    reauthenticate(page, DEFAULT_PASSWORD)
     for path in CUSTOMER_PAGES:
         page.goto(f"{portal.url}{path}")
         problems += _serious(page)

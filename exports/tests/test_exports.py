@@ -19,6 +19,7 @@ from accesslogs.retention import erase_on
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from cloudportal import privacy
+from cloudportal.csv_cells import csv_text
 from cloudportal.tests.test_privacy_registry import _fill
 from exports.models import DataExport
 from exports.services import export_path, export_request, exports_expire
@@ -125,15 +126,16 @@ def test_sessions_under_each_address_the_customer_had_and_the_csv_matches_data_j
     assert sessions["count"] == 3 and rows[0] == sessions["columns"]
     records = [dict(zip(sessions["columns"], r, strict=True)) for r in sessions["records"]]
     assert [(r["email_as_recorded"], r["site"]) for r in records] == [
-        ("old@example.test", "'=Gare, de Lyon"),
+        ("old@example.test", "=Gare, de Lyon"),
         ("old@example.test", 'Le "Nord"'),
         ("new@example.test", "Opéra"),
     ]
+    assert rows[1][rows[0].index("site")] == "'=Gare, de Lyon"  # a spreadsheet would run it
     for record, row in zip(records, rows[1:], strict=True):
         text = dict(zip(rows[0], row, strict=True))
         for name in ("started", "ended"):  # ISO 8601 in data.json, PostgreSQL's own text in the CSV
             assert datetime.fromisoformat(record.pop(name)) == datetime.fromisoformat(text.pop(name))
-        assert {name: str(value) for name, value in record.items()} == text
+        assert {name: csv_text(str(value)) for name, value in record.items()} == text
         assert isinstance(record["bytes_in"], int)
 
 
@@ -184,3 +186,74 @@ def test_asking_needs_the_password_again(client, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(reverse("me:export")).status_code == 302
     assert DataExport.objects.filter(user=user, status=DataExport.Status.READY).count() == 1
+
+
+def test_a_category_with_no_records_still_has_its_columns_in_the_csv_and_in_data_json(
+    django_capture_on_commit_callbacks,
+):
+    """A new customer holds nothing in most categories: each CSV file still starts
+    with its header row and data.json still names the columns, the category's own."""
+    full = VerifiedUserFactory()
+    _fill(full)
+    columns = {c.key: [*next(iter(c.export(full)))] for c in privacy.categories()}
+    user = VerifiedUserFactory()
+    export, expected = built_export(user, django_capture_on_commit_callbacks)
+    empty = [key for key, count in expected.items() if count == 0]
+    assert {"profile", "devices", "access_logs", "data_requests"} <= set(empty)
+    with zipfile.ZipFile(export_path(export)) as zf:
+        data = json.loads(zf.read("data.json"))
+        for category in privacy.categories():
+            part = data["categories"][category.key]
+            assert part["columns"] == columns[category.key], category.key
+            rows = list(csv.reader(io.StringIO(zf.read(f"{category.key}.csv").decode())))
+            assert rows[0] == columns[category.key], category.key
+            assert len(rows) == 1 + expected[category.key], category.key
+
+
+def test_every_category_exports_the_columns_it_declares():
+    """The export's Python path (records as dicts) and its bulk path (COPY) give
+    every category the columns it declares, in that order."""
+    user = VerifiedUserFactory()
+    _fill(user)
+    for category in privacy.categories():
+        assert category.columns, category.key
+        for record in category.export(user):
+            assert tuple(record) == category.columns, category.key
+        if category.export_bulk is not None:
+            assert category.export_bulk(user).columns == category.columns, category.key
+
+
+def test_a_phone_number_stays_as_it_is_in_the_csv_and_a_formula_is_protected(django_capture_on_commit_callbacks):
+    from accounts.services import profile_update
+
+    user = VerifiedUserFactory()
+    profile_update(user=user, actor=user, data={"phone": "+33612345678", "company": '=HYPERLINK("x")'})
+    export, _expected = built_export(user, django_capture_on_commit_callbacks)
+    with zipfile.ZipFile(export_path(export)) as zf:
+        header, row = list(csv.reader(io.StringIO(zf.read("profile.csv").decode())))
+        data = json.loads(zf.read("data.json"))
+    profile = dict(zip(header, row, strict=True))
+    assert profile["phone"] == "+33612345678"
+    assert profile["company"] == '\'=HYPERLINK("x")'
+    # data.json is for programs: the values as they are.
+    part = data["categories"]["profile"]
+    record = dict(zip(part["columns"], part["records"][0], strict=True))
+    assert record["phone"] == "+33612345678" and record["company"] == '=HYPERLINK("x")'
+
+
+def test_the_export_page_says_ready_or_being_prepared_never_both(client, django_capture_on_commit_callbacks):
+    """Embedded, the export is built before the page comes back: it says ready, and
+    only that; while it is being built, it says so, and only that."""
+    user = VerifiedUserFactory()
+    client.force_login(user)
+    client.post(reverse("account_reauthenticate"), {"password": DEFAULT_PASSWORD})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("me:export"))
+    # (The build ran once the request's work committed, as it does embedded.)
+    page = client.get(response.url).content.decode()
+    assert "Your export is ready" in page and "being prepared" not in page
+
+    DataExport.objects.filter(user=user).update(status=DataExport.Status.EXPIRED)
+    response = client.post(reverse("me:export"), follow=True)  # queued: the task runs after the commit
+    page = response.content.decode()
+    assert "Your export is being prepared" in page and "Your export is ready" not in page

@@ -1,5 +1,6 @@
 from django import template
 
+from cloudportal.http import passkeys_unavailable as _passkeys_unavailable
 from cloudportal.outbox import absolute_url as _absolute_url
 
 register = template.Library()
@@ -9,3 +10,11 @@ register = template.Library()
 def absolute_url(name: str, *args) -> str:
     """`{% absolute_url 'me:activity' %}`: a full link, for emails."""
     return _absolute_url(name, *args)
+
+
+@register.simple_tag(takes_context=True)
+def passkeys_unavailable(context) -> object:
+    """`{% passkeys_unavailable as unavailable %}`: why passkeys cannot work at this
+    page's address (`cloudportal.http.passkeys_unavailable`), or None."""
+    request = context.get("request")
+    return _passkeys_unavailable(request) if request is not None else None

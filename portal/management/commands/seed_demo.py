@@ -87,12 +87,19 @@ see in the portal when a disclosure about you may be shown.
 ## Your rights, in the portal
 
 - **See** everything we hold on the "What we hold" page, and your sessions on the
-  sessions page.
+  sessions page; or ask us what we hold about you and what we do with it.
 - **Correct** your profile yourself; for anything else, send a request to our privacy
-  team, which answers within one month.
-- **Take it away**: download all your data in machine-readable form.
-- **Delete** your account. We email you a receipt saying what was deleted and what the
-  law makes us keep, detached from your account, and until when.
+  team.
+- **Take it away**: download all your data in machine-readable form, or ask us to send
+  it to you or to another provider.
+- **Delete** some of your data with a request, or your whole account. We email you a
+  receipt saying what was deleted and what the law makes us keep, detached from your
+  account, and until when.
+- **Restrict** how we use your data, or **object** to a use of it, with a request.
+- **Ask** us anything about your data.
+
+Requests go to our privacy team from the requests page of the portal: you get a
+reference number at once, and an answer within one month.
 
 We email you whenever data about you is deleted (you can turn these notices off), and
 whenever this statement changes, with the date the change takes effect. When a change
