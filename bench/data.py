@@ -200,8 +200,11 @@ def statement_version_published():
     return StatementVersion.objects.create(
         version=f"bench-{uuid.uuid4().hex[:8]}",
         title="Privacy statement",
+        title_fr="Déclaration de confidentialité",
         body="## Logs\n\nWe keep each session for 6 months.",
+        body_fr="## Journaux\n\nNous conservons chaque session 6 mois.",
         changelog="Network access logs are now kept for 6 months instead of 12.",
+        changelog_fr="Les journaux d'accès au réseau sont désormais conservés 6 mois au lieu de 12.",
         material=True,
         effective_at=now + timedelta(days=31),
         published_at=now,

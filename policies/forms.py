@@ -1,5 +1,6 @@
 from allauth.account.forms import SignupForm
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cloudportal.http import client_ip
@@ -38,5 +39,6 @@ class StatementSignupForm(SignupForm):
                 version=self.statement,
                 ip_address=client_ip(request),
                 user_agent=request.headers.get("user-agent", ""),
+                language=get_language(),
             )
         return user

@@ -2,6 +2,7 @@
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -33,11 +34,16 @@ ALLOWED_TAGS = {
 }
 
 
+def markdown_parse(text: str) -> list[Token]:
+    """The block and inline tokens of a text, as markdown_to_html parses it."""
+    return _md.parse(text)
+
+
 def markdown_to_html(text: str) -> str:
     return nh3.clean(
         _md.render(text),
         tags=ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "th": {"align"}, "td": {"align"}},
+        attributes={"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )

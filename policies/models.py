@@ -5,6 +5,44 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class BilingualText(models.Model):
+    """Texts written in English (`field`) and in French (`field_fr`), read in the
+    reader's language. `TRANSLATED` names the fields that have a French twin."""
+
+    TRANSLATED: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def in_language(self, field: str, language: str | None) -> str:
+        """A text in the reader's language, English when no French was written."""
+        return (self.has_french() and _is_french(language) and getattr(self, f"{field}_fr")) or getattr(self, field)
+
+    def text_language(self, language: str | None) -> str:
+        """The language the reader is shown the texts in: theirs, or English for a
+        row published before the French texts were required."""
+        return "fr" if _is_french(language) and self.has_french() else "en"
+
+    def has_french(self) -> bool:
+        return all(getattr(self, f"{field}_fr").strip() for field in self.TRANSLATED)
+
+    def texts_missing(self) -> list[str]:
+        """The labels of the texts still to be written, in either language."""
+        names = [name for field in self.TRANSLATED for name in (field, f"{field}_fr")]
+        return [str(self._meta.get_field(name).verbose_name) for name in names if not getattr(self, name).strip()]
+
+
+def _is_french(language: str | None) -> bool:
+    return (language or "").split("-")[0] == "fr"
+
+
+def texts_common_language(*objects: BilingualText, language: str | None) -> str:
+    """The language in which all of them can be read by this reader: theirs, or
+    English if one of them has no French text (two versions are compared in one
+    language)."""
+    return "fr" if all(obj.text_language(language) == "fr" for obj in objects) else "en"
+
+
 class PublishedStatementError(ValidationError):
     """A published statement version was about to change: published versions never do."""
 
@@ -12,16 +50,31 @@ class PublishedStatementError(ValidationError):
         super().__init__(_("A published version cannot be changed."), code="published")
 
 
-class StatementVersion(models.Model):
-    """One version of the privacy statement. Published versions never change: the
-    model refuses to save or delete them, and a database trigger (migration 0003)
-    refuses any UPDATE or DELETE of a published row, whatever issues it."""
+class StatementVersion(BilingualText):
+    """One version of the privacy statement, in English and in French. Published
+    versions never change: the model refuses to save or delete them, and a database
+    trigger (migration 0003, restored for SQLite by 0005) refuses any UPDATE or DELETE
+    of a published row, whatever issues it.
+
+    Publishing requires every text in both languages. Versions published before the
+    French texts existed (migration 0005) keep them empty and are shown in English,
+    with a note, to French readers."""
+
+    TRANSLATED = ("title", "body", "changelog")
 
     version = models.CharField(_("version"), max_length=20, unique=True)
     title = models.CharField(_("title"), max_length=200)
+    title_fr = models.CharField(_("title in French"), max_length=200, blank=True, default="")
     body = models.TextField(_("statement (Markdown)"))
+    body_fr = models.TextField(_("statement in French (Markdown)"), blank=True, default="")
     changelog = models.TextField(
         _("what changed"), blank=True, help_text=_("Sent to every customer when the version is published.")
+    )
+    changelog_fr = models.TextField(
+        _("what changed in French"),
+        blank=True,
+        default="",
+        help_text=_("Sent to the customers who read the portal in French."),
     )
     material = models.BooleanField(
         _("material change"),
@@ -97,6 +150,15 @@ class StatementAcceptance(models.Model):
         StatementVersion, on_delete=models.PROTECT, related_name="acceptances", verbose_name=_("version")
     )
     accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
+    language = models.CharField(
+        _("language of the text accepted"),
+        max_length=8,
+        blank=True,
+        default="",
+        help_text=_(
+            "Empty for acceptances recorded before the statement was written in French (they were in English)."
+        ),
+    )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("browser"), max_length=300, blank=True)
 
@@ -110,9 +172,11 @@ class StatementAcceptance(models.Model):
         return str(_("Version %(version)s accepted") % {"version": self.version_id})
 
 
-class Processor(models.Model):
+class Processor(BilingualText):
     """A company that handles customers' data on the operator's behalf, listed on
     /privacy/processors/ (the statement links there)."""
+
+    TRANSLATED = ("service", "data")
 
     name = models.CharField(_("name"), max_length=200)
     service = models.CharField(_("what they do for us"), max_length=300)
@@ -131,16 +195,22 @@ class Processor(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def in_language(self, field: str, language: str) -> str:
-        """A text field in the reader's language, English when no French was written."""
-        return (language == "fr" and getattr(self, f"{field}_fr")) or getattr(self, field)
+    def has_french(self) -> bool:
+        # Each French text stands alone: one written is shown, even if the other is not.
+        return True
 
 
-class Announcement(models.Model):
-    """A service-improvement announcement, emailed only to customers who opted in."""
+class Announcement(BilingualText):
+    """A service-improvement announcement, emailed only to customers who opted in, in
+    their language. Sending requires the subject and message in English and French;
+    those sent before (migration 0005) are English only."""
+
+    TRANSLATED = ("subject", "body")
 
     subject = models.CharField(_("subject"), max_length=200)
+    subject_fr = models.CharField(_("subject in French"), max_length=200, blank=True, default="")
     body = models.TextField(_("message (Markdown)"))
+    body_fr = models.TextField(_("message in French (Markdown)"), blank=True, default="")
     created_at = models.DateTimeField(_("written"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True, editable=False)
     recipients = models.PositiveIntegerField(_("recipients"), default=0, editable=False)

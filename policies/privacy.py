@@ -17,6 +17,7 @@ def _export(user) -> list[dict]:
         {
             "version": a.version.version,
             "accepted": a.accepted_at.isoformat(),
+            "language": a.language or "en",
             "ip_address": a.ip_address,
             "user_agent": a.user_agent,
         }
@@ -33,10 +34,10 @@ register(
         key="acceptances",
         label=_("Policy acceptances"),
         description=_(
-            "Each version of our privacy statement you accepted: which version, when, and the IP address and "
-            "browser you accepted it from."
+            "Each version of our privacy statement you accepted: which version, in which language, when, and the "
+            "IP address and browser you accepted it from."
         ),
-        fields=(_("statement version"), _("time"), _("IP address"), _("browser (user agent)")),
+        fields=(_("statement version"), _("language"), _("time"), _("IP address"), _("browser (user agent)")),
         purpose=_("To show which terms you agreed to, and when, if that is ever questioned."),
         legal_basis=_("Legal obligation (being able to show consent and information given); our legitimate interest"),
         retention=LIFE_OF_ACCOUNT,

@@ -31,6 +31,17 @@ def statement_version_get(*, version: str) -> StatementVersion:
     return get_object_or_404(statements_published(), version=version)
 
 
+def statement_previous(*, version: StatementVersion) -> StatementVersion | None:
+    """The published version before this one (by effective date), if any."""
+    return (
+        statements_published()
+        .filter(effective_at__lte=version.effective_at)
+        .exclude(pk=version.pk)
+        .exclude(effective_at=version.effective_at, id__gt=version.pk)
+        .first()
+    )
+
+
 def statement_upcoming() -> StatementVersion | None:
     """The next published version not yet in force, if any."""
     return statements_published().filter(effective_at__gt=timezone.now()).order_by("effective_at").first()

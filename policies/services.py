@@ -51,6 +51,15 @@ def statement_publish(*, version: StatementVersion) -> StatementVersion:
             raise ValidationError({"effective_at": errors})
         if not locked.changelog.strip():
             raise ValidationError({"changelog": [_("Say what changed: it is what the notice email tells customers.")]})
+        if missing := locked.texts_missing():
+            raise ValidationError(
+                _(
+                    "Write the statement in English and in French before publishing: each customer reads and "
+                    "accepts it in their language. Missing: %(fields)s."
+                )
+                % {"fields": "; ".join(missing)},
+                code="language_missing",
+            )
         locked.published_at = timezone.now()
         locked.save(update_fields=["published_at"])
         from . import tasks  # tasks.py imports this module
@@ -84,16 +93,22 @@ def statements_switch_over() -> int | None:
 
 
 def statement_accept(
-    *, user, version: StatementVersion, ip_address: str | None, user_agent: str
+    *, user, version: StatementVersion, ip_address: str | None, user_agent: str, language: str | None = None
 ) -> StatementAcceptance:
-    """Record that the customer accepted a published version (once per version)."""
+    """Record that the customer accepted a published version (once per version), in
+    the language they were shown it in (`language` is the page's: English for a
+    version that has no French text)."""
     if not version.is_published:
         raise ValidationError(_("Only a published version can be accepted."))
     with transaction.atomic():
         acceptance, created = StatementAcceptance.objects.get_or_create(
             user=user,
             version=version,
-            defaults={"ip_address": ip_address or None, "user_agent": (user_agent or "")[:300]},
+            defaults={
+                "ip_address": ip_address or None,
+                "user_agent": (user_agent or "")[:300],
+                "language": version.text_language(language or user.language),
+            },
         )
         if created:
             activity_record(
@@ -102,7 +117,7 @@ def statement_accept(
                 category="acceptances",
                 actor_kind=ActivityEvent.Actor.CUSTOMER,
                 actor=user,
-                fields=["version", "accepted_at", "ip_address", "user_agent"],
+                fields=["version", "accepted_at", "language", "ip_address", "user_agent"],
             )
     return acceptance
 
@@ -132,11 +147,18 @@ def announcements_unsubscribe(*, user) -> bool:
 
 
 def announcement_send(*, announcement: Announcement) -> Announcement:
-    """Mark the announcement sent and queue it, after the commit, to customers who opted in."""
+    """Mark the announcement sent and queue it, after the commit, to customers who
+    opted in, each in their language: both languages must be written."""
     with transaction.atomic():
         locked = Announcement.objects.select_for_update().get(pk=announcement.pk)
         if locked.sent_at is not None:
             return locked
+        if missing := locked.texts_missing():
+            raise ValidationError(
+                _("Write the announcement in English and in French before sending it. Missing: %(fields)s.")
+                % {"fields": "; ".join(missing)},
+                code="language_missing",
+            )
         locked.sent_at = timezone.now()
         locked.save(update_fields=["sent_at"])
         from . import tasks  # tasks.py imports this module

@@ -17,6 +17,7 @@ from .cookies import cookies_set_by_the_portal
 from .diff import statement_diff
 from .forms import AcceptForm
 from .middleware import ACCEPTED_SESSION_KEY
+from .models import StatementVersion, texts_common_language
 from .selectors import (
     acceptance_last,
     acceptances_for,
@@ -66,13 +67,19 @@ def versions(request: HttpRequest) -> HttpResponse:
     return render(request, "policies/versions.html", {"rows": rows, "in_force": in_force})
 
 
+def _diff_context(old: StatementVersion, new: StatementVersion) -> dict:
+    """The diff of two versions in the reader's language, or in English when one of
+    them was published before the French texts (the page then says so)."""
+    language = texts_common_language(old, new, language=get_language())
+    return {
+        "blocks": statement_diff(old=old.in_language("body", language), new=new.in_language("body", language)),
+        "diff_language": language,
+    }
+
+
 def diff(request: HttpRequest, a: str, b: str) -> HttpResponse:
     old, new = statement_version_get(version=a), statement_version_get(version=b)
-    return render(
-        request,
-        "policies/diff.html",
-        {"old": old, "new": new, "blocks": statement_diff(old=old.body, new=new.body)},
-    )
+    return render(request, "policies/diff.html", {"old": old, "new": new, **_diff_context(old, new)})
 
 
 def processors(request: HttpRequest) -> HttpResponse:
@@ -115,6 +122,7 @@ def accept(request: HttpRequest) -> HttpResponse:
                 version=version,
                 ip_address=client_ip(request),
                 user_agent=request.headers.get("user-agent", ""),
+                language=get_language(),
             )
             request.session[ACCEPTED_SESSION_KEY] = statement_state().required_id
             return redirect(_safe_next(request, form.cleaned_data.get("next")))
@@ -123,9 +131,9 @@ def accept(request: HttpRequest) -> HttpResponse:
     else:
         form_error = ""
     already = last is not None and last.version_id == version.pk
-    blocks = None
+    diff_context = {"blocks": None}
     if last is not None and not already:
-        blocks = statement_diff(old=last.version.body, new=version.body)
+        diff_context = _diff_context(last.version, version)
     return render(
         request,
         "policies/accept.html",
@@ -133,7 +141,7 @@ def accept(request: HttpRequest) -> HttpResponse:
             "version": version,
             "last": last,
             "already": already,
-            "blocks": blocks,
+            **diff_context,
             "next": _safe_next(request, target),
             "form_error": form_error,
         },

@@ -17,6 +17,7 @@ from policies.models import StatementAcceptance
 from policies.selectors import STATE_CACHE_KEY
 from policies.services import statement_accept, statements_switch_over
 
+from .diffs import marked
 from .factories import PublishedVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,8 @@ def test_a_customer_who_has_not_accepted_the_material_version_is_sent_to_accept_
 
     page = client.get(response["Location"]).content.decode()
     assert "What changed since version 1.0, which you accepted" in page
-    assert "Kept 12 months." in page and "Kept 6 months." in page
+    # The changed words are marked inside the changed sentence.
+    assert marked(page, "del") == ["12"] and marked(page, "ins") == ["6"]
 
     done = client.post(
         reverse("privacy_accept"),

@@ -15,6 +15,7 @@ from cloudportal.core.models import OutboundEmail
 from policies.models import StatementVersion
 from policies.services import statement_notices_queue, statement_publish
 
+from .diffs import marked
 from .factories import DraftVersionFactory, PublishedVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,12 +117,23 @@ def test_only_privacy_officers_may_publish(client):
 
 
 def test_admin_preview_shows_the_draft_and_its_diff_against_the_version_in_force(client):
-    PublishedVersionFactory(body="## Logs\n\nWe keep logs for 12 months.\n\n## Contact\n\nWrite to us.")
-    draft = DraftVersionFactory(body="## Logs\n\nWe keep logs for 6 months.\n\n## Contact\n\nWrite to us.")
+    PublishedVersionFactory(
+        version="1.0",
+        body="## Logs\n\nWe keep logs for 12 months.\n\n## Contact\n\nWrite to us.",
+        body_fr="## Journaux\n\nNous gardons les journaux 12 mois.\n\n## Contact\n\nÉcrivez-nous.",
+    )
+    draft = DraftVersionFactory(
+        body="## Logs\n\nWe keep logs for 6 months.\n\n## Contact\n\nWrite to us.",
+        body_fr="## Journaux\n\nNous gardons les journaux 6 mois.\n\n## Contact\n\nÉcrivez-nous.",
+    )
     client.force_login(officer())
     body = client.get(reverse("admin:policies_statementversion_preview", args=[draft.pk])).content.decode()
     assert "We keep logs for 6 months." in body
-    assert '<del class="diff-block diff-removed">' in body and "12 months" in body
+    assert "Nous gardons les journaux 6 mois." in body
+    assert '<div class="diff-block diff-changed">' in body
+    # The diff in English, then in French.
+    assert marked(body, "del") == ["12", "12"] and marked(body, "ins") == ["6", "6"]
+    assert "Changes against the version in force (1.0)" in body and "<h3>French</h3>" in body
     assert "Publish this version" in body
 
 
@@ -136,8 +148,8 @@ def test_versions_diff_and_archive_pages(client):
     versions = client.get(reverse("privacy_versions")).content.decode()
     assert "Logs kept half as long." in versions and reverse("privacy_diff", args=["1.0", "2.0"]) in versions
     diff = client.get(reverse("privacy_diff", args=[old.version, new.version])).content.decode()
-    assert "Kept 12 months." in diff.split('class="diff-block diff-removed"')[1].split("</del>")[0]
-    assert "Kept 6 months." in diff.split('class="diff-block diff-added"')[1].split("</ins>")[0]
+    changed = diff.split('class="diff-block diff-changed"')[1].split("</div>")[0]
+    assert "Kept" in changed and marked(changed, "del") == ["12"] and marked(changed, "ins") == ["6"]
     assert "<script>" not in diff
     # The upcoming version is announced on the statement page; drafts stay hidden.
     DraftVersionFactory(version="3.0")
