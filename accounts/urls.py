@@ -1,4 +1,5 @@
-"""The customer's own pages under /me/ (the namespace is assembled in portal/urls.py)."""
+"""The customer's own pages under /me/ (the namespace is assembled in portal/urls.py),
+and the sign-in sessions page that replaces allauth's under /accounts/."""
 
 from django.urls import path
 
@@ -12,4 +13,10 @@ me_urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("requests/", views.data_requests, name="requests"),
     path("suspended/", views.suspended, name="suspended"),
+]
+
+#: Under /accounts/, before allauth's URLs: the same path and name as allauth's list.
+account_urlpatterns = [
+    path("sessions/", views.signin_sessions, name="usersessions_list"),
+    path("sessions/<int:pk>/end/", views.signin_session_end, name="usersession_end"),
 ]

@@ -1,9 +1,11 @@
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.decorators import reauthentication_required
+from allauth.usersessions.views import ListUserSessionsView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -19,6 +21,7 @@ from .forms import DataRequestForm, PreferencesForm, ProfileForm
 from .models import User
 from .selectors import activity_for, data_requests_for, profile_for, profile_rows
 from .services import data_request_file, preferences_update, profile_update, user_language_set
+from .signin_sessions import ACTIVITY_FIELD, client_describe, signin_sessions_end, signin_sessions_for
 
 ACTIVITY_PAGE_SIZE = 25
 #: What accounts/signals.py records for allauth's changes (the other field names
@@ -31,6 +34,7 @@ ACTIVITY_FIELD_LABELS = {
     "password": gettext_lazy("password"),
     "two_factor": gettext_lazy("two-factor method"),
     "recovery_codes": gettext_lazy("recovery codes"),
+    ACTIVITY_FIELD: gettext_lazy("sign-in sessions ended"),
 }
 
 
@@ -149,3 +153,35 @@ def suspended(request: HttpRequest) -> HttpResponse:
     if request.user.suspended_at is None:
         return redirect("home")
     return render(request, "accounts/suspended.html")
+
+
+class SignInSessionsView(ListUserSessionsView):
+    """allauth's sign-in sessions page (/accounts/sessions/), with each session named
+    by its browser and system and its last activity; "sign out everywhere else"
+    goes through the same service as ending one session."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super(ListUserSessionsView, self).get_context_data(**kwargs)  # not allauth's list: ours
+        rows = signin_sessions_for(request=self.request)
+        minutes = max(1, round(settings.USERSESSION_ACTIVITY_SECONDS / 60))
+        return {**context, "rows": rows, "session_count": len(rows), "activity_minutes": minutes}
+
+    def form_valid(self, form) -> HttpResponse:
+        signin_sessions_end(request=self.request, user=self.request.user)
+        get_account_adapter().add_message(self.request, messages.INFO, "usersessions/messages/sessions_logged_out.txt")
+        return redirect(self.get_success_url())
+
+
+signin_sessions = SignInSessionsView.as_view()
+
+
+@login_required
+@require_POST
+def signin_session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sign out one of the customer's other browsers; another customer's session, or
+    one already ended, is a 404."""
+    ended = signin_sessions_end(request=request, user=request.user, session_id=pk)
+    if not ended:
+        raise Http404(_("This sign-in session has already ended, or is not one of yours."))
+    messages.success(request, _("%(name)s is signed out.") % {"name": client_describe(ended[0].user_agent).name})
+    return redirect("usersessions_list")

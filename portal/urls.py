@@ -29,6 +29,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(erasure_urls.account_urlpatterns)),
+    path("accounts/", include(accounts_urls.account_urlpatterns)),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", accounts_views.language_set, name="set_language"),
     path("", include("compliance.urls")),

@@ -21,8 +21,10 @@ def _po_entries() -> dict[str, str]:
         if match:
             msgid = "".join(re.findall(r'"(.*)"', match.group(1)))
             msgstr = "".join(re.findall(r'"(.*)"', match.group(2)))
+            # A string with a context is compiled as "context\x04msgid" (pgettext).
+            context = re.search(r'^msgctxt "(.*)"$', block, re.M)
             if msgid:
-                entries[msgid] = msgstr
+                entries[f"{context.group(1)}\x04{msgid}" if context else msgid] = msgstr
     return entries
 
 

@@ -1,7 +1,9 @@
 """Must show 1, in Chromium: a Privacy officer drafts, previews, diffs and publishes a
-material version that takes effect later; every customer receives exactly one email
-with the changelog and the date; once the switch-over has run, a customer who signs in
-is sent to accept, sees what changed, accepts and reaches the dashboard."""
+material version that takes effect later, in English and French (publishing is refused,
+saying why, while the French text is missing); every customer receives exactly one
+email, in their language, with the changelog and the date; once the switch-over has
+run, a customer who signs in is sent to accept, sees what changed, accepts and reaches
+the dashboard, and a customer who reads the portal in French does all that in French."""
 
 import time
 from collections import Counter
@@ -16,7 +18,7 @@ from playwright.sync_api import expect
 
 from accounts.groups import PRIVACY_OFFICER
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffUserFactory, VerifiedUserFactory
-from accounts.tests.test_journeys import button, expect_dashboard, sign_in
+from accounts.tests.test_journeys import button, expect_dashboard, sign_in, sign_out
 from cloudportal.core.models import OutboundEmail
 from cloudportal.outbox import emails_send_pending
 from policies.models import StatementAcceptance, StatementVersion
@@ -43,6 +45,17 @@ We keep each session for 6 months, then erase it.
 
 Use the requests page of the portal."""
 
+OLD_BODY_FR = """## Journaux d’accès au réseau
+
+Nous conservons chaque session 12 mois, puis nous l’effaçons.
+
+## Contact
+
+Utilisez la page des demandes du portail."""
+
+NEW_BODY_FR = OLD_BODY_FR.replace("12 mois", "6 mois")
+CHANGELOG_FR = "Les journaux d’accès au réseau sont désormais conservés 6 mois au lieu de 12."
+
 
 def serious_findings(page) -> list[str]:
     results = Axe().run(page)
@@ -55,8 +68,8 @@ def test_officer_publishes_a_material_change_customers_are_told_once_then_accept
     # A material change needs POLICY_NOTICE_DAYS of notice; a few seconds here, so the
     # journey can see the switch-over happen rather than wait a month.
     settings.POLICY_NOTICE_DAYS = 0
-    in_force = PublishedVersionFactory(version="1.0", material=True, body=OLD_BODY)
-    customers = VerifiedUserFactory.create_batch(3)
+    in_force = PublishedVersionFactory(version="1.0", material=True, body=OLD_BODY, body_fr=OLD_BODY_FR)
+    customers = [*VerifiedUserFactory.create_batch(2), VerifiedUserFactory(language="fr")]
     for customer in customers:
         statement_accept(user=customer, version=in_force, ip_address="192.0.2.1", user_agent="test")
     officer = StaffUserFactory()
@@ -68,7 +81,7 @@ def test_officer_publishes_a_material_change_customers_are_told_once_then_accept
     page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
     button(page, "Sign in").click()
     page.goto(f"{portal.url}/admin/policies/statementversion/add/")
-    effective = timezone.localtime(timezone.now() + timedelta(seconds=25)).replace(microsecond=0)
+    effective = timezone.localtime(timezone.now() + timedelta(seconds=35)).replace(microsecond=0)
     page.locator("#id_version").fill("2.0")
     page.locator("#id_title").fill("Privacy statement")
     page.locator("#id_material").check()
@@ -79,27 +92,59 @@ def test_officer_publishes_a_material_change_customers_are_told_once_then_accept
     page.locator('input[name="_continue"]').click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
 
-    # Preview, with the diff against the version in force, then publish.
+    # Without the French text, the preview says what is missing and publishing is refused.
     page.get_by_role("link", name="Preview and compare").click()
+    expect(page.locator(".statement-missing")).to_contain_text("title in French")
+    page.get_by_role("button", name="Publish this version").click()
+    expect(page.locator(".messagelist .error")).to_contain_text(
+        "Write the statement in English and in French before publishing"
+    )
+    expect(page.locator(".messagelist .error")).to_contain_text("statement in French (Markdown)")
+    assert not StatementVersion.objects.get(version="2.0").is_published
+
+    # The officer writes the French text.
+    page.get_by_role("link", name="Edit the draft").click()
+    page.locator("#id_title_fr").fill("Déclaration de confidentialité")
+    page.locator("#id_changelog_fr").fill(CHANGELOG_FR)
+    page.locator("#id_body_fr").fill(NEW_BODY_FR)
+    page.locator('input[name="_continue"]').click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+
+    # Preview, with the diff against the version in force in both languages, then publish.
+    page.get_by_role("link", name="Preview and compare").click()
+    expect(page.locator(".statement-missing")).to_have_count(0)
     expect(page.locator("h2").filter(has_text="Changes against the version in force (1.0)")).to_be_visible()
-    expect(page.locator(".diff-removed")).to_contain_text("12 months")
-    expect(page.locator(".diff-added")).to_contain_text("6 months")
-    expect(page.locator(".statement-body").last).to_contain_text("We keep each session for 6 months")
+    english, french = page.locator(".statement-diff[lang=en]"), page.locator(".statement-diff[lang=fr]")
+    expect(english.locator(".diff-changed del")).to_have_text("Removed: 12")
+    expect(english.locator(".diff-changed ins")).to_have_text("Added: 6")
+    expect(french.locator(".diff-changed del")).to_contain_text("12")
+    expect(french.locator(".diff-changed ins")).to_contain_text("6")
+    expect(french.locator(".diff-changed")).to_contain_text("Nous conservons chaque session")
+    expect(page.locator(".statement-body[lang=en]").last).to_contain_text("We keep each session for 6 months")
+    expect(page.locator(".statement-body[lang=fr]").last).to_contain_text("Nous conservons chaque session 6 mois")
     page.get_by_role("button", name="Publish this version").click()
     expect(page.locator(".messagelist")).to_contain_text("Version 2.0 is published")
     version = StatementVersion.objects.get(version="2.0")
     assert version.is_published and version.effective_at == effective
 
-    # Every customer gets exactly one notice, with the changelog and the date.
+    # Every customer gets exactly one notice, in their language, with the changelog and the date.
     messages = smtp_server.wait_for(3, timeout=20)
-    with translation.override("en"):
-        date = date_format(effective, "DATE_FORMAT")
+    dates = {}
+    for code in ("en", "fr"):
+        with translation.override(code):
+            dates[code] = date_format(effective, "DATE_FORMAT")
     assert Counter(str(m["To"]) for m in messages) == Counter(c.email for c in customers)
     for message in messages:
         text, html = smtp_server.parts(message)
+        french = str(message["To"]) == customers[2].email
         for part in (text, html):
-            assert "Network access logs are now kept for 6 months instead of 12." in part
-            assert f"It takes effect on {date}." in part
+            if french:
+                assert CHANGELOG_FR in part and "Network access logs" not in part
+                assert f"Elle prend effet le {dates['fr']}." in part
+            else:
+                assert "Network access logs are now kept for 6 months instead of 12." in part
+                assert f"It takes effect on {dates['en']}." in part
+            assert f"{portal.url}/privacy/diff/1.0/2.0/" in part
     # Queuing again or the beat running finds nothing more to send.
     assert statement_notices_queue.delay(version.pk).get() == 0
     emails_send_pending.delay()
@@ -122,14 +167,16 @@ def test_officer_publishes_a_material_change_customers_are_told_once_then_accept
     expect(page).to_have_url(f"{portal.url}/privacy/accept/?next=%2F")
     expect(page.get_by_role("heading", level=1)).to_have_text("Our privacy statement has changed")
     expect(page.get_by_role("heading", name="What changed since version 1.0, which you accepted")).to_be_visible()
-    expect(page.locator("del.diff-removed")).to_contain_text("12 months")
-    expect(page.locator("ins.diff-added")).to_contain_text("6 months")
+    # The changed words are marked inside the sentence, which is shown once.
+    expect(page.locator(".diff-changed")).to_contain_text("We keep each session for")
+    expect(page.locator(".diff-changed del")).to_have_text("Removed: 12")
+    expect(page.locator(".diff-changed ins")).to_have_text("Added: 6")
     assert serious_findings(page) == []
     # Other pages wait until the customer accepts; the statement stays readable.
     page.goto(f"{portal.url}/devices/")
     expect(page).to_have_url(f"{portal.url}/privacy/accept/?next=%2Fdevices%2F")
     page.goto(f"{portal.url}/privacy/diff/1.0/2.0/")
-    expect(page.locator("ins.diff-added")).to_contain_text("6 months")
+    expect(page.locator(".diff-changed ins")).to_have_text("Added: 6")
     assert serious_findings(page) == []
 
     page.goto(f"{portal.url}/privacy/accept/")
@@ -142,3 +189,25 @@ def test_officer_publishes_a_material_change_customers_are_told_once_then_accept
     expect(page.locator("tbody tr").first).to_contain_text("2.0")
     expect(page.locator("tbody tr").first).to_contain_text("127.0.0.1")
     assert serious_findings(page) == []
+
+    # A customer who reads the portal in French: the same, in French.
+    sign_out(page, portal.url)
+    french = customers[2]
+    sign_in(page, portal.url, french.email, DEFAULT_PASSWORD)
+    expect(page).to_have_url(f"{portal.url}/privacy/accept/?next=%2F")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Notre déclaration de confidentialité a changé")
+    expect(page.locator(".panel")).to_contain_text(CHANGELOG_FR)
+    expect(page.locator(".diff-changed")).to_contain_text("Nous conservons chaque session")
+    expect(page.locator(".diff-changed del")).to_have_text("Supprimé\u00a0: 12")
+    expect(page.locator(".diff-changed ins")).to_have_text("Ajouté\u00a0: 6")
+    assert serious_findings(page) == []
+    page.goto(f"{portal.url}/privacy/diff/1.0/2.0/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Modifications de la version 1.0 à la version 2.0")
+    expect(page.locator(".diff-changed")).to_contain_text("6 mois, puis nous l’effaçons.")
+    assert serious_findings(page) == []
+    page.goto(f"{portal.url}/privacy/accept/")
+    button(page, "J’accepte la version 2.0").click()
+    expect(page).to_have_url(f"{portal.url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord")
+    assert StatementAcceptance.objects.get(user=french, version=version).language == "fr"

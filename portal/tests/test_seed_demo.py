@@ -40,3 +40,43 @@ def test_seed_demo_is_idempotent_and_its_logins_work(client):
     client.logout()
     client.post(reverse("account_login"), {"login": DEMO_STAFF[0], "password": DEMO_STAFF[1]})
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+RIGHTS = {
+    "en": ["**Access**", "**Rectification**", "**Erasure**", "**Restriction**", "**Objection**", "**Portability**",
+           "**Withdrawing consent**", "**Complaint**", "(CNIL)", "Data protection officer", "dpo@example.com",
+           "SAS, 12 rue de l'Exemple, 75002 Paris, France", "**controller**"],
+    "fr": ["**Accès**", "**Rectification**", "**Effacement**", "**Limitation**", "**Opposition**", "**Portabilité**",
+           "**Retrait du consentement**", "**Réclamation**", "(CNIL)", "Délégué à la protection des données",
+           "dpo@example.com", "SAS, 12 rue de l'Exemple, 75002 Paris, France", "**responsable du traitement**"],
+}  # fmt: skip
+
+
+def test_the_demo_statement_names_the_controller_its_contacts_and_every_right_in_both_languages(client):
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    statement = statement_in_force()
+    assert statement.version == "1.0" and statement.has_french()
+    for language, body in (("en", statement.body), ("fr", statement.body_fr)):
+        missing = [text for text in RIGHTS[language] if text not in body]
+        assert missing == [], language
+    # French typography: a no-break space before the colon.
+    assert "**Accès**\u00a0:" in statement.body_fr
+    client.post(reverse("account_login"), {"login": DEMO_CUSTOMER[0], "password": DEMO_CUSTOMER[1]})
+    client.post(reverse("set_language"), {"language": "fr"})
+    page = " ".join(client.get(reverse("privacy")).content.decode().split())
+    assert "Commission nationale de l’informatique et des libertés (CNIL)" in page
+
+
+def test_a_demo_seeded_before_the_french_statement_gets_it_as_a_minor_version(client):
+    from policies.models import StatementVersion
+
+    now = timezone.now()
+    StatementVersion.objects.create(
+        version="1.0", title="Old", body="Old words", changelog="First", material=True, effective_at=now,
+        published_at=now,
+    )  # fmt: skip
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    statement = statement_in_force()
+    assert statement.version == "1.1" and statement.has_french() and not statement.material
+    assert StatementVersion.objects.count() == 2

@@ -1,5 +1,6 @@
 """Demo data for the embedded portal: a verified customer with devices and a year of
-network sessions, a staff superuser and a published privacy statement.
+network sessions, a staff superuser and a published privacy statement, in English and
+French (portal/demo_statement.py).
 
 Idempotent: running it again keeps the accounts and resets their passwords to the
 printed ones. Refuses to run outside DEBUG unless --force is given, so it cannot
@@ -28,6 +29,7 @@ from devices.models import Device
 from devices.services import device_add
 from policies.models import Processor, StatementVersion
 from policies.services import statement_accept
+from portal.demo_statement import demo_texts
 
 DEMO_CUSTOMER = ("demo@example.com", "demo-customer-2026")
 DEMO_STAFF = ("staff@example.com", "demo-staff-2026")
@@ -41,85 +43,6 @@ DEMO_PROFILE = {
     "phone": "+33612345678",
     "iban": "FR1420041010050500013M02606",
 }
-
-DEMO_STATEMENT = """\
-## Who we are
-
-{operator} runs cloud services and public Wi-Fi. When you use them, we hold some
-information about you. This statement says what we hold, why, for how long, who
-helps us handle it, and what you can do about it. The privacy portal is where you
-exercise those rights yourself, whenever you like.
-
-## What we hold about you
-
-- **Your account**: your email addresses, your password (only as a hash, never in
-  clear), your two-factor methods and your sign-in sessions. Kept while you have an
-  account.
-- **Your profile**: name, company, postal address, phone number, the type and number
-  of an identity document and a bank account (IBAN) if you give them. The document
-  number and the IBAN are encrypted and shown masked. Kept while you have an account.
-- **Your preferences**: whether you want emails about improvements to the service or
-  about deletions, and your language. Kept while you have an account.
-- **Your devices**: the MAC address and label of each device you register, when you
-  added it and when we last saw it. Kept until you remove the device or close your
-  account.
-- **Network access logs**: for each session on our network, the email of the account
-  as it was then, the device's MAC address, its IP address, the site (name and
-  address), when the session started and ended, and the data sent and received.
-- **Statement acceptances**: which version of this statement you accepted, when, and
-  the IP address and browser you used. Kept while you have an account.
-- **Activity history**: every change to your data and every time our staff looked at
-  it, with who (you, staff, an automatic job) and when. Kept while you have an
-  account.
-- **Disclosures**: any lawful disclosure of your data to an authority. Kept as long as
-  the law requires.
-- **Data requests**: the questions and correction requests you send to our privacy
-  team, our answers and their dates. Kept for 12 months after the request is closed.
-
-## Network access logs: at most 12 months
-
-The law requires us to keep access logs so that we can answer lawful requests from
-the authorities. We keep each session for at most 12 months from its start and then
-erase it automatically. A log is kept longer only while a legal hold issued by an
-authority covers it. We disclose logs only when the law obliges us to, and you can
-see in the portal when a disclosure about you may be shown.
-
-## Your rights, in the portal
-
-- **See** everything we hold on the "What we hold" page, and your sessions on the
-  sessions page; or ask us what we hold about you and what we do with it.
-- **Correct** your profile yourself; for anything else, send a request to our privacy
-  team.
-- **Take it away**: download all your data in machine-readable form, or ask us to send
-  it to you or to another provider.
-- **Delete** some of your data with a request, or your whole account. We email you a
-  receipt saying what was deleted and what the law makes us keep, detached from your
-  account, and until when.
-- **Restrict** how we use your data, or **object** to a use of it, with a request.
-- **Ask** us anything about your data.
-
-Requests go to our privacy team from the requests page of the portal: you get a
-reference number at once, and an answer within one month.
-
-We email you whenever data about you is deleted (you can turn these notices off), and
-whenever this statement changes, with the date the change takes effect. When a change
-is significant, we tell you at least 30 days ahead and ask you to accept it.
-
-## Who helps us
-
-Our hosting provider and our email delivery provider handle data on our behalf, under
-contract and in the European Union. The processors page lists them.
-
-## Cookies
-
-The portal sets only the cookies it needs to work; none of them tracks you. The cookies
-page lists them.
-
-## Contact
-
-Use the requests page of the portal to ask our privacy team anything about your data.
-"""
-
 
 DEMO_PROCESSORS = [
     {
@@ -239,19 +162,33 @@ class Command(BaseCommand):
             )
 
     def _statement(self) -> StatementVersion | None:
-        """The demo statement, published and in force, and the processors it names."""
+        """The demo statement, in English and French, published and in force, and the
+        processors it names. A demo database seeded before the statement was written
+        in French gets it as version 1.1 (a minor change: nobody is asked again)."""
         for values in DEMO_PROCESSORS:
             Processor.objects.update_or_create(name=values["name"], defaults=values)
-        existing = StatementVersion.objects.filter(version="1.0").first()
-        if existing is not None:
-            return existing if existing.is_published else None
+        first = StatementVersion.objects.filter(version="1.0").first()
+        if first is not None and (first.has_french() or not first.is_published):
+            return first if first.is_published else None
+        if first is not None and (update := StatementVersion.objects.filter(version="1.1").first()):
+            return update if update.is_published else None
         now = timezone.now()
+        texts = demo_texts(operator=settings.OPERATOR_NAME)
+        if first is None:
+            changelog = ("First published version.", "Première version publiée.")
+        else:
+            changelog = (
+                "Names the controller and its data protection officer, gives the legal basis of each use, lists "
+                "every right and how to exercise it, and is written in French too.",
+                "Nomme le responsable du traitement et son délégué à la protection des données, donne la base "
+                "légale de chaque usage, présente chaque droit et comment l’exercer, et existe aussi en français.",
+            )
         return StatementVersion.objects.create(
-            version="1.0",
-            title=f"{settings.OPERATOR_NAME} privacy statement",
-            body=DEMO_STATEMENT.format(operator=settings.OPERATOR_NAME),
-            changelog="First published version.",
-            material=True,
+            version="1.0" if first is None else "1.1",
+            **texts,
+            changelog=changelog[0],
+            changelog_fr=changelog[1],
+            material=first is None,
             effective_at=now,
             published_at=now,
         )
