@@ -58,7 +58,7 @@ class StatementVersionForm(forms.ModelForm):
 @admin.register(StatementVersion)
 class StatementVersionAdmin(admin.ModelAdmin):
     form = StatementVersionForm
-    list_display = ["version", "title", "material", "effective_at", "published_at", "in_french"]
+    list_display = ["version", "material", "effective_at", "published_at", "in_french"]
     list_filter = ["material", ("published_at", admin.EmptyFieldListFilter)]
     search_fields = ["version", "title", "title_fr"]
     readonly_fields = ["published_at"]
@@ -155,7 +155,7 @@ class StatementVersionAdmin(admin.ModelAdmin):
                     "title": getattr(version, f"title{suffix}"),
                     "changelog": getattr(version, f"changelog{suffix}"),
                     "body": body,
-                    "blocks": statement_diff(old=old, new=body) if old else None,
+                    "blocks": statement_diff(old=old, new=body) if old and body else None,
                 }
             )
         return {

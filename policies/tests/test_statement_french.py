@@ -51,10 +51,13 @@ def test_publishing_needs_every_text_in_both_languages(missing):
 
 
 def test_the_admin_refuses_to_publish_a_draft_without_french_with_a_clear_message(client):
+    PublishedVersionFactory()
     draft = DraftVersionFactory(body_fr="", changelog_fr="")
     client.force_login(officer())
     preview = client.get(reverse("admin:policies_statementversion_preview", args=[draft.pk])).content.decode()
     assert "Not ready to publish" in preview and "statement in French (Markdown)" in preview
+    # The French text still to write is not shown as the version in force's, all removed.
+    assert "Not written yet." in preview and "diff-removed" not in preview
     response = client.post(reverse("admin:policies_statementversion_publish", args=[draft.pk]), follow=True)
     page = response.content.decode()
     assert "Write the statement in English and in French before publishing" in page
