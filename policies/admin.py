@@ -200,10 +200,10 @@ class StatementVersionAdmin(admin.ModelAdmin):
 
 @admin.register(StatementAcceptance)
 class StatementAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["version", "accepted_at"]
-    list_filter = ["version"]
+    list_display = ["version", "language", "accepted_at"]
+    list_filter = ["version", "language"]
     search_fields = ["user__email"]
-    readonly_fields = ["user", "version", "accepted_at", "ip_address", "user_agent"]
+    readonly_fields = ["user", "version", "language", "accepted_at", "ip_address", "user_agent"]
     show_full_result_count = False
 
 

@@ -46,7 +46,7 @@ register(
         correction=_("These records say what happened and are not corrected; ask our privacy team if one is wrong."),
         correct_url="me:requests",
         models=("policies.StatementAcceptance",),
-        columns=("version", "accepted", "ip_address", "user_agent"),
+        columns=("version", "accepted", "language", "ip_address", "user_agent"),
         counts=lambda user: [Count(_("acceptances"), StatementAcceptance.objects.filter(user=user).count())],
         sample=_sample,
         export=_export,
