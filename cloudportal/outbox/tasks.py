@@ -53,7 +53,10 @@ def emails_send_pending() -> int:
 
 
 def email_deliver_soon(email_id: int) -> None:
-    """Hand one queued email to a worker (`email_queue` calls it after commit)."""
+    """Hand one queued transactional email to a worker (`email_queue` calls it after
+    commit). `email_deliver` has a queue of its own (CELERY_TASK_ROUTES), which every
+    worker consumes beside the default one, so it never waits behind the chunk tasks
+    of a backlog, nor any other task, queued before it."""
     email_deliver.delay(email_id)
 
 

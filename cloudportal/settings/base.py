@@ -11,6 +11,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -291,6 +292,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Transactional emails have a queue of their own: a worker started without -Q consumes
+# every queue named here, taking from each in turn, so `email_deliver` waits behind no
+# chunk task of a backlog (nor any other task) queued before it.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("transactional"), Queue("celery")]
+CELERY_TASK_ROUTES = {"cloudportal.outbox.tasks.email_deliver": {"queue": "transactional"}}
 CELERY_BEAT_SCHEDULE = {
     "send-pending-emails": {
         "task": "cloudportal.outbox.tasks.emails_send_pending",
