@@ -25,6 +25,7 @@ pytest_plugins = [
     "cloudportal.testing.smtp",
     "cloudportal.testing.worker",
     "cloudportal.testing.browser",
+    "cloudportal.testing.embedded",
 ]
 
 

@@ -42,7 +42,7 @@ def emails_send_chunk(self, slot: int = 0) -> int:
             return sent
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, job_done="{result} emails due; senders started for them")
 def emails_send_pending() -> int:
     """Beat: start senders for the emails that are due (new, or retries whose
     backoff has passed, or rows a dead sender had claimed)."""

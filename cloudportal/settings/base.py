@@ -55,6 +55,9 @@ OPERATOR_NAME = env("OPERATOR_NAME", default="CloudPortal Networks")
 SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # First: its runserver (cloudportal/core/management/commands/) wraps whitenoise's
+    # and starts the embedded schedule.
+    "cloudportal.core",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -68,7 +71,6 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
-    "cloudportal.core",
     "accounts",
     "devices",
     "accesslogs",
@@ -249,8 +251,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(Path(MEDIA_ROOT) / "exports"))
 #: Days an export can be downloaded; the beat job then deletes the file.
 EXPORT_VALID_DAYS = env.int("EXPORT_VALID_DAYS", default=7)
-#: Hours between asking to delete the account and its erasure; 0 erases at once.
-ERASURE_GRACE_HOURS = env.int("ERASURE_GRACE_HOURS", default=24)
+#: Hours between asking to delete the account and its erasure; 0 erases at once. A
+#: fraction is allowed, to see it happen in a demonstration (0.01: 36 seconds).
+ERASURE_GRACE_HOURS = env.float("ERASURE_GRACE_HOURS", default=24)
 #: The erasure ledger's append-only copy, kept outside the database (on storage that a
 #: database restore does not roll back), re-applied after a restore.
 ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "erasure-ledger.jsonl"))
@@ -298,6 +301,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue("transactional"), Queue("celery")]
 CELERY_TASK_ROUTES = {"cloudportal.outbox.tasks.email_deliver": {"queue": "transactional"}}
+#: Run CELERY_BEAT_SCHEDULE inside the process of `manage.py runserver` (a thread, see
+#: cloudportal/jobs.py): on by default when there is no broker (embedded), where no beat
+#: runs; production runs Celery beat instead. Each job's last run is kept in the file.
+EMBEDDED_SCHEDULE = env.bool("EMBEDDED_SCHEDULE", default=CELERY_TASK_ALWAYS_EAGER)
+EMBEDDED_SCHEDULE_STATE = env.path("EMBEDDED_SCHEDULE_STATE", default=str(LOCAL_DIR / "embedded-schedule.json"))
 CELERY_BEAT_SCHEDULE = {
     "send-pending-emails": {
         "task": "cloudportal.outbox.tasks.emails_send_pending",
