@@ -14,6 +14,8 @@ The others are plugins of their own in cloudportal/testing/, one per concern:
 - `browser`, `page`, `portal` (cloudportal.testing.browser): Chromium through
   Playwright against the live server; a console error or a CSP violation fails the
   test.
+- `embedded_portal` (cloudportal.testing.embedded): a real `manage.py runserver` on
+  the embedded settings (SQLite, no broker, console email), as `make run` serves it.
 """
 
 import pytest
@@ -25,6 +27,7 @@ pytest_plugins = [
     "cloudportal.testing.smtp",
     "cloudportal.testing.worker",
     "cloudportal.testing.browser",
+    "cloudportal.testing.embedded",
 ]
 
 

@@ -10,7 +10,7 @@ def batch_roll_up(batch_id: int) -> bool:
     return rollup.batch_roll_up(batch_id=batch_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, job_done="{result} ingest batches rolled up")
 def batches_catch_up() -> int:
     """Roll up the batches whose task never ran (beat, every few minutes)."""
     return rollup.batches_catch_up()

@@ -4,9 +4,11 @@ counts messages per recipient (nothing is parsed or kept).
 Run: `python -m bench.smtp_counter PORT STATUS_FILE`. Several processes may listen on
 the same PORT (SO_REUSEPORT: the kernel spreads connections over them), as the
 processes of a real mail server do. Every 0.2 s each writes the number of messages it
-received to its STATUS_FILE; on SIGTERM it writes there its final count and the
-number of messages each recipient received ({"messages", "recipients": {address: n}})
-and exits; the benchmark adds the files up to find duplicates.
+received to its STATUS_FILE, with the time (`time.time()`, taken as the message's data
+ends) at which each message to an address of WATCHED_DOMAIN arrived; on SIGTERM it
+writes there its final count and the number of messages each recipient received
+({"messages", "arrivals": {address: t}, "recipients": {address: n}}) and exits; the
+benchmark adds the files up to find duplicates.
 
 `SMTPServer(workdir, processes)` is the benchmark's side: it starts the processes on a
 free port, reads their counts while they run and adds them up when it stops them.
@@ -31,15 +33,22 @@ from aiosmtpd.controller import Controller
 
 from bench.common import ROOT
 
+#: Messages to this domain have their arrival time kept (the notice benchmark's
+#: verification emails, timed from queuing to arrival).
+WATCHED_DOMAIN = "signup.bench.test"
+
 
 class CountingHandler:
     def __init__(self) -> None:
         self.per_recipient: Counter = Counter()
+        self.arrivals: dict[str, float] = {}
         self.messages = 0
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         for recipient in envelope.rcpt_tos:
             self.per_recipient[recipient] += 1
+            if recipient.endswith("@" + WATCHED_DOMAIN):
+                self.arrivals.setdefault(recipient, time.time())
         self.messages += 1
         return "250 OK"
 
@@ -77,9 +86,10 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while not stop.wait(0.2):
-        _write(status, {"messages": handler.messages})
+        _write(status, {"messages": handler.messages, "arrivals": handler.arrivals})
     controller.stop()
-    _write(status, {"messages": handler.messages, "recipients": dict(handler.per_recipient), "final": True})
+    final = {"messages": handler.messages, "arrivals": handler.arrivals, "recipients": dict(handler.per_recipient)}
+    _write(status, {**final, "final": True})
     return 0
 
 
@@ -112,11 +122,20 @@ class SMTPServer:
                 total += json.loads(status.read_text())["messages"]
         return total
 
+    def arrivals(self) -> dict[str, float]:
+        """When each message to WATCHED_DOMAIN arrived (the server's clock, `time.time()`)."""
+        arrived: dict[str, float] = {}
+        for status in self.statuses:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                arrived.update(json.loads(status.read_text())["arrivals"])
+        return arrived
+
     def running(self) -> bool:
         return any(p.poll() is None for p in self.processes)
 
     def stop(self) -> dict:
-        """Stop the processes and add up what they received."""
+        """Stop the processes and add up what they received (messages to WATCHED_DOMAIN
+        left out)."""
         for process in self.processes:
             process.send_signal(signal.SIGTERM)
         for process in self.processes:
@@ -127,6 +146,9 @@ class SMTPServer:
             final = json.loads(status.read_text())
             messages += final["messages"]
             per_recipient.update(final["recipients"])
+        # The watched messages (timed one by one) are not part of the mailing counted.
+        for address in [a for a in per_recipient if a.endswith("@" + WATCHED_DOMAIN)]:
+            messages -= per_recipient.pop(address)
         duplicates = {address: n for address, n in per_recipient.items() if n > 1}
         return {
             "messages": messages,

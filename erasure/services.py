@@ -3,7 +3,8 @@ erased by a worker through the privacy registry, recorded in the ledger.
 
 - `account_delete_request`: the account is locked (it can no longer sign in) and
   every sign-in session ends at once; a confirmation email carries a cancel link
-  valid for ERASURE_GRACE_HOURS (with 0, erasure is queued at once).
+  valid for the grace period (ERASURE_GRACE_HOURS, see grace.py; with 0, erasure is
+  queued at once).
 - `account_delete_confirmation_send`: that email (again, from the locked account's
   sign-in page).
 - `account_delete_cancel`: the link's token unlocks the account.
@@ -15,10 +16,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from allauth.usersessions.models import UserSession
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +30,7 @@ from accounts.services import activity_record
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import Category, Count, ErasureResult, categories
 
+from .grace import erasure_grace
 from .ledger import LedgerLine, email_hash, ledger_file_append
 from .models import ErasureLedgerEntry, ErasureRequest
 
@@ -62,7 +63,7 @@ def account_delete_request(*, user: User) -> ErasureRequest:
     """Lock the account, sign it out everywhere, email the confirmation, and
     schedule erasure after the grace period. Asking twice is refused."""
     now = timezone.now()
-    grace = timedelta(hours=settings.ERASURE_GRACE_HOURS)
+    grace = erasure_grace()
     try:
         with transaction.atomic():
             locked = User.objects.select_for_update().get(pk=user.pk)
@@ -103,7 +104,6 @@ def account_delete_confirmation_send(*, erasure_request: ErasureRequest) -> None
         template="emails/account_deletion_confirm",
         context={
             "erase_after": erasure_request.erase_after,
-            "grace_hours": settings.ERASURE_GRACE_HOURS,
             "cancel_url": absolute_url("me:delete_cancel", cancel_token(erasure_request)) if in_grace else "",
         },
     )
@@ -112,7 +112,7 @@ def account_delete_confirmation_send(*, erasure_request: ErasureRequest) -> None
 def erasure_request_for_token(*, token: str) -> ErasureRequest | None:
     """The pending request a cancel link names, while it can still be cancelled."""
     try:
-        data = signing.loads(token, salt=CANCEL_SALT, max_age=timedelta(hours=max(settings.ERASURE_GRACE_HOURS, 0)))
+        data = signing.loads(token, salt=CANCEL_SALT, max_age=erasure_grace())
     except signing.BadSignature:
         return None
     return (

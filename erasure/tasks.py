@@ -11,7 +11,7 @@ def account_erase(request_id: int) -> bool:
     return services.account_erase(request_id=request_id) is not None
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, job_done="erasure of {result} accounts queued")
 def erasures_due_queue() -> int:
     """Beat: queue the erasure of every account whose grace period has ended."""
     ids = services.erasures_due()

@@ -1,6 +1,5 @@
 from allauth.account.decorators import reauthentication_required
 from allauth.core import ratelimit
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -15,6 +14,7 @@ from accesslogs.retention import erase_on
 from accounts.adapter import inactive_sign_in_user_id
 from cloudportal.core.responses import form_invalid
 
+from .grace import erasure_grace, grace_text
 from .selectors import erasure_pending_for
 from .services import (
     account_delete_cancel,
@@ -48,7 +48,7 @@ def delete_page(request: HttpRequest) -> HttpResponse:
 def _delete_context(request: HttpRequest) -> dict:
     return {
         "preview": erasure_preview(user=request.user),
-        "grace_hours": settings.ERASURE_GRACE_HOURS,
+        "grace": grace_text(erasure_grace()),
         # A session recorded today is kept, detached, until this day at the latest.
         "kept_until_latest": erase_on(timezone.now()),
     }
@@ -56,7 +56,7 @@ def _delete_context(request: HttpRequest) -> dict:
 
 def delete_requested(request: HttpRequest) -> HttpResponse:
     """Shown once signed out: what happens next."""
-    return render(request, "erasure/delete_requested.html", {"grace_hours": settings.ERASURE_GRACE_HOURS})
+    return render(request, "erasure/delete_requested.html", {"grace": grace_text(erasure_grace())})
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,7 +11,7 @@ def export_build(export_id: int) -> bool:
     return services.export_build(export_id=export_id) is not None
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, job_done="{result} expired exports deleted")
 def exports_expire() -> int:
     """Beat: delete the files of exports past their download window."""
     return services.exports_expire()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ActivityEvent
 from accounts.services import activity_record, preferences_update
+from cloudportal.core.models import OutboundEmail
 from cloudportal.outbox import email_queue, emails_queue_bulk
 
 from .models import (
@@ -188,6 +189,7 @@ def announcement_emails_queue(*, announcement_id: int, batch: int = 500) -> int:
                     context={"announcement": announcement, "unsubscribe_url": url},
                     headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
                     dedup_key=f"announcement:{announcement.pk}:{user.pk}",
+                    priority=OutboundEmail.Priority.BULK,
                 )
                 queued += 1
         last_pk = chunk[-1].pk

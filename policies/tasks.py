@@ -12,8 +12,9 @@ def statement_notices_queue(version_id: int) -> int:
     return services.statement_notices_queue(version_id=version_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, job_done="statement version in force: #{result}")
 def statements_switch_over() -> int | None:
+    """Beat: make the version whose effective date has come the one in force everywhere."""
     return services.statements_switch_over()
 
 

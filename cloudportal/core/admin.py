@@ -21,8 +21,8 @@ class ReadOnlyAdminMixin:
 class OutboundEmailAdmin(admin.ModelAdmin):
     """The outbox, for operators: what is pending, sent or failed. Read-only."""
 
-    list_display = ["id", "template", "status", "attempts", "last_error", "created_at", "sent_at"]
-    list_filter = ["status", "template"]
+    list_display = ["id", "template", "priority", "status", "attempts", "last_error", "created_at", "sent_at"]
+    list_filter = ["status", "priority", "template"]
     search_fields = ["to"]
     show_full_result_count = False
     exclude = ["body_text", "body_html", "headers"]

@@ -23,6 +23,12 @@ class OutboundEmail(models.Model):
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
 
+    class Priority(models.IntegerChoices):
+        """Senders take every due transactional email before any bulk mail."""
+
+        TRANSACTIONAL = 0, _("transactional")
+        BULK = 1, _("bulk")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -50,21 +56,24 @@ class OutboundEmail(models.Model):
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     #: Clear the recipient once sent (or given up): a message to an erased account.
     forget_recipient = models.BooleanField(_("forget the recipient once sent"), default=False)
+    #: Transactional (a verification, a reset, a receipt) or bulk (notices, announcements).
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.TRANSACTIONAL)
 
     class Meta:
         verbose_name = _("outbound email")
         verbose_name_plural = _("outbound emails")
         indexes = [
-            # What a sender claims (see outbox.claim.emails_claim): new rows by due time, and
-            # rows whose claim may have expired by expiry. Claimed and sent rows leave
-            # the first, which stays as small as what is still to send.
+            # What a sender claims (see outbox.claim.emails_claim), for each priority in
+            # turn: new rows by due time, and rows whose claim may have expired by expiry.
+            # Claimed and sent rows leave the first, which stays as small as what is
+            # still to send.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["priority", "next_attempt_at"],
                 name="email_due_idx",
                 condition=models.Q(status="pending", claimed_until__isnull=True),
             ),
             models.Index(
-                fields=["claimed_until"],
+                fields=["priority", "claimed_until"],
                 name="email_claimed_idx",
                 condition=models.Q(status="pending", claimed_until__isnull=False),
             ),

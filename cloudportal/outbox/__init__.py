@@ -25,7 +25,9 @@ from .render import RenderedEmail, absolute_url, email_context_load, email_rende
 from .send import ChunkResult, email_deliver, emails_send_chunk
 from .tasks import email_deliver_soon, emails_send_pending, emails_send_soon
 
-email_queue = update_wrapper(partial(_queue.email_queue, deliver=email_deliver_soon), _queue.email_queue)
+email_queue = update_wrapper(
+    partial(_queue.email_queue, deliver=email_deliver_soon, send_soon=emails_send_soon), _queue.email_queue
+)
 emails_queue_bulk = update_wrapper(
     partial(_queue.emails_queue_bulk, send_soon=emails_send_soon), _queue.emails_queue_bulk
 )

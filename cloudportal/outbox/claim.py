@@ -4,10 +4,11 @@ Up to EMAIL_SENDERS senders work a backlog side by side, each keeping a slot ali
 the cache; a slot whose sender died is free again after SENDER_HEARTBEAT_SECONDS.
 
 A sender claims a chunk of due rows with SELECT ... FOR UPDATE SKIP LOCKED, so two
-senders never hold the same row. A claim expires after EMAIL_CLAIM_SECONDS: the rows
-of a sender that died go to another one then, before any new row. A bulk queuing of
-many rows refreshes the outbox's statistics, so that claims keep reading only the
-rows they take.
+senders never hold the same row. Transactional emails (a verification, a reset, a
+receipt) come before any bulk mail (notices, announcements), whatever the backlog. A
+claim expires after EMAIL_CLAIM_SECONDS: the rows of a sender that died go to another
+one then, before any new row of their priority. A bulk queuing of many rows refreshes
+the outbox's statistics, so that claims keep reading only the rows they take.
 """
 
 from __future__ import annotations
@@ -54,19 +55,27 @@ def sender_done(*, slot: int) -> None:
     cache.delete(_sender_key(slot))
 
 
-def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list[int], datetime]:
+#: The order in which senders take rows: every transactional email first.
+PRIORITIES = (OutboundEmail.Priority.TRANSACTIONAL, OutboundEmail.Priority.BULK)
+
+
+def emails_claim(
+    *, limit: int, ids: list[int] | None = None, priorities: tuple[int, ...] = PRIORITIES
+) -> tuple[str, list[int], datetime]:
     """Claim up to `limit` pending rows (those due, or the `ids` given) for one sender.
 
     Rows another transaction is claiming are skipped (SKIP LOCKED), as are rows
-    whose claim has not expired, so two senders never hold the same row. A claim
-    expires after EMAIL_CLAIM_SECONDS: the rows of a sender that died are sent by
-    another one then, before any new row.
+    whose claim has not expired, so two senders never hold the same row. Due rows
+    are taken one priority after the other (`priorities`: transactional, then
+    bulk), and within a priority, rows whose claim expired (a sender that died)
+    before new ones.
 
-    Each kind is read from a partial index of its own (`email_due_idx`: pending and
-    unclaimed, by due time; `email_claimed_idx`: pending and claimed, by expiry), so
-    a claim reads the rows it takes and not the others: while a million notices go
-    out, the claimed and sent ones leave the first index instead of being read and
-    passed over by every claim after them."""
+    Each read is one priority of one partial index (`email_due_idx`: pending and
+    unclaimed, by priority and due time; `email_claimed_idx`: pending and claimed,
+    by priority and expiry), so a claim reads the rows it takes and not the others:
+    while a million notices go out, the claimed and sent ones leave the first index
+    instead of being read and passed over by every claim after them, and a
+    transactional email is found without reading any notice."""
     token = uuid.uuid4().hex
     now = timezone.now()
     until = now + timedelta(seconds=settings.EMAIL_CLAIM_SECONDS)
@@ -76,23 +85,42 @@ def emails_claim(*, limit: int, ids: list[int] | None = None) -> tuple[str, list
             rows = pending.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk__in=ids)
             claimed = list(rows.order_by("pk").values_list("pk", flat=True)[:limit])
         else:
-            expired = pending.filter(claimed_until__lt=now).order_by("claimed_until")
-            claimed = list(expired.values_list("pk", flat=True)[:limit])
-            if len(claimed) < limit:
-                due = pending.filter(claimed_until__isnull=True, next_attempt_at__lte=now).order_by("next_attempt_at")
-                claimed += due.values_list("pk", flat=True)[: limit - len(claimed)]
+            claimed = []
+            for priority in priorities:
+                of_priority = pending.filter(priority=priority)
+                expired = of_priority.filter(claimed_until__lt=now).order_by("claimed_until")
+                due = of_priority.filter(claimed_until__isnull=True, next_attempt_at__lte=now)
+                for rows in (expired, due.order_by("next_attempt_at")):
+                    if len(claimed) < limit:
+                        claimed += rows.values_list("pk", flat=True)[: limit - len(claimed)]
         if claimed:
             OutboundEmail.objects.filter(pk__in=claimed).update(claim=token, claimed_until=until)
     return token, claimed, until
+
+
+def transactional_due() -> bool:
+    """Whether a transactional email is waiting (one index probe): a sender busy on
+    bulk mail asks this between messages, and sends it next."""
+    return OutboundEmail.objects.filter(
+        status=OutboundEmail.Status.PENDING,
+        priority=OutboundEmail.Priority.TRANSACTIONAL,
+        claimed_until__isnull=True,
+        next_attempt_at__lte=timezone.now(),
+    ).exists()
 
 
 def emails_due_count(*, cap: int = 100_000) -> int:
     """How many pending emails are due now (counted up to `cap`): unclaimed and due,
     or claimed by a sender whose claim has expired."""
     now = timezone.now()
-    pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING)
-    expired = pending.filter(claimed_until__lt=now)[:cap].count()
-    return expired + pending.filter(claimed_until__isnull=True, next_attempt_at__lte=now)[: cap - expired].count()
+    count = 0
+    for priority in PRIORITIES:
+        pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING, priority=priority)
+        expired = pending.filter(claimed_until__lt=now)
+        for rows in (expired, pending.filter(claimed_until__isnull=True, next_attempt_at__lte=now)):
+            if count < cap:
+                count += rows[: cap - count].count()
+    return count
 
 
 def outbox_analyze(*, stored: int) -> None:

@@ -2,9 +2,10 @@
 and handed on only once the surrounding transaction commits.
 
 `email_queue` renders a message in the recipient's language, as text and HTML, and
-stores it as an `OutboundEmail` row. Mass mailings are queued with
-`emails_queue_bulk` (one INSERT ... SELECT, one row per recipient, unique per
-`dedup_key`) and rendered when delivered.
+stores it as an `OutboundEmail` row, transactional unless told it is bulk mail. Mass
+mailings are queued with `emails_queue_bulk` (one INSERT ... SELECT, one row per
+recipient, unique per `dedup_key`), as bulk mail, and rendered when delivered.
+Senders take every due transactional email before any bulk one (claim.py).
 
 Neither function knows Celery: each takes what starts the delivery (`deliver`,
 `send_soon`) as an argument, and the package (`cloudportal.outbox`) binds them to its
@@ -37,10 +38,15 @@ def email_queue(
     headers: dict | None = None,
     dedup_key: str | None = None,
     forget_recipient: bool = False,
+    priority: int = OutboundEmail.Priority.TRANSACTIONAL,
     deliver: Callable[[int], object],
+    send_soon: Callable[..., object] | None = None,
 ) -> OutboundEmail:
     """Store the message and, after the current transaction commits, call
-    `deliver(email_id)` (the package's `email_queue` hands it to a worker).
+    `deliver(email_id)` (the package's `email_queue` hands it to a worker of its own
+    queue). Bulk mail (`priority` BULK: an announcement to every customer who opted
+    in) is not handed over one by one: `send_soon(count=1)` starts senders instead,
+    which take it after any transactional email.
 
     With a `dedup_key`, a message already queued under that key is returned
     instead and nothing new is stored or sent. With `forget_recipient`, the address
@@ -63,6 +69,7 @@ def email_queue(
         language=language or "",
         dedup_key=dedup_key,
         forget_recipient=forget_recipient,
+        priority=priority,
     )
     if dedup_key is None:
         email.save()
@@ -71,7 +78,10 @@ def email_queue(
         OutboundEmail.objects.bulk_create([email], ignore_conflicts=True)
         email = OutboundEmail.objects.get(dedup_key=dedup_key)
     email_id = email.pk
-    transaction.on_commit(lambda: deliver(email_id))
+    if priority == OutboundEmail.Priority.BULK and send_soon is not None:
+        send_soon(count=1)
+    else:
+        transaction.on_commit(lambda: deliver(email_id))
     return email
 
 
@@ -83,8 +93,8 @@ def emails_queue_bulk(
     dedup_prefix: str,
     send_soon: Callable[..., object],
 ) -> int:
-    """Queue one message per recipient in one INSERT ... SELECT; returns how many
-    new rows were stored. `recipients` is a queryset of users. The body is rendered
+    """Queue one message per recipient in one INSERT ... SELECT, as bulk mail;
+    returns how many new rows were stored. `recipients` is a queryset of users. The body is rendered
     when delivered, from `context` (see `email_context_load`), in each recipient's
     language; the subject is rendered now, once per language. Each row's dedup key
     is `dedup_prefix` + the user's id: queuing again stores nothing twice.
@@ -110,9 +120,9 @@ def emails_queue_bulk(
     sql = f"""
         INSERT INTO {table} (user_id, "to", template, subject, body_text, body_html, headers, status, attempts,
                              last_error, created_at, next_attempt_at, sent_at, dedup_key, language, context, claim,
-                             claimed_until, forget_recipient)
+                             claimed_until, forget_recipient, priority)
         SELECT u.id, u.email, %s, {subject_case}, '', '', {json_cast}, %s, 0, '', %s, %s, NULL,
-               %s || CAST(u.id AS text), {language_case}, {json_cast}, '', NULL, false
+               %s || CAST(u.id AS text), {language_case}, {json_cast}, '', NULL, false, %s
         FROM ({users_sql}) AS u
         WHERE true
         ON CONFLICT (dedup_key) DO NOTHING
@@ -128,6 +138,7 @@ def emails_queue_bulk(
         dedup_prefix,
         *language_params,
         json.dumps(context),
+        int(OutboundEmail.Priority.BULK),
         *users_params,
     ]
     with connection.cursor() as cursor:

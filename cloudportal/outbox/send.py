@@ -9,6 +9,10 @@ server discards a message whose data never ended) and the row is sent again once
 claim expires; killed after it, the message goes out once. The one case that cannot
 be told apart, a connection lost after the "." was sent, counts as sent: nobody gets
 a message twice.
+
+A sender working through bulk mail asks every TRANSACTIONAL_CHECK_SECONDS whether a
+transactional email is waiting (one index probe); if so, it claims those and sends
+them next, over the same connection, before the rest of its chunk.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import logging
 import re
 import select
 import socket
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,12 +45,15 @@ from django.utils import timezone
 
 from cloudportal.core.models import OutboundEmail
 
-from .claim import emails_claim
+from .claim import emails_claim, transactional_due
 from .message import ChunkRenderer
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+
+#: How often a sender busy on bulk mail looks for a transactional email to send next.
+TRANSACTIONAL_CHECK_SECONDS = 0.25
 
 
 @dataclass
@@ -234,12 +243,21 @@ def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
     )
 
 
+def _transactional_claim(*, limit: int) -> list[OutboundEmail]:
+    """The transactional emails waiting, claimed (by a token of their own), if any."""
+    if not transactional_due():
+        return []
+    token, claimed, _until = emails_claim(limit=limit, priorities=(OutboundEmail.Priority.TRANSACTIONAL,))
+    return list(OutboundEmail.objects.filter(pk__in=claimed, claim=token).order_by("pk"))
+
+
 def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None) -> ChunkResult:
     """Claim a chunk of due rows (or the `ids` given) and send it over one connection.
 
     Safe to run twice or at once (see the module's docstring). A message the server
     refuses is retried with backoff; a connection that cannot be opened puts the
-    whole chunk off."""
+    whole chunk off. While it sends bulk mail, transactional emails queued meanwhile
+    are claimed and sent next."""
     limit = limit or settings.EMAIL_CHUNK_SIZE
     token, claimed, claimed_until = emails_claim(limit=limit, ids=ids)
     # Stop well before the claim expires and another sender may take the rows.
@@ -247,7 +265,8 @@ def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None)
     result = ChunkResult(claimed=len(claimed))
     if not claimed:
         return result
-    emails = list(OutboundEmail.objects.filter(pk__in=claimed, claim=token).order_by("pk"))
+    emails = deque(OutboundEmail.objects.filter(pk__in=claimed, claim=token).order_by("pk"))
+    tokens = {token}
     sender = _Sender()
     postgres = connection.vendor == "postgresql"
     try:
@@ -263,14 +282,23 @@ def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None)
         # cannot undo it, so waiting for the disk on each would only slow delivery.
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO OFF")
+    check_at = time.monotonic() + TRANSACTIONAL_CHECK_SECONDS
     try:
-        for email in emails:
+        while emails:
             if timezone.now() >= stop_at:
                 logger.warning("chunk stopped before its claim expires; the rest is released")
                 break
+            if emails[0].priority == OutboundEmail.Priority.BULK and time.monotonic() >= check_at:
+                check_at = time.monotonic() + TRANSACTIONAL_CHECK_SECONDS
+                if urgent := _transactional_claim(limit=limit):
+                    tokens.add(urgent[0].claim)
+                    emails.extendleft(reversed(urgent))
+            email = emails.popleft()
             try:
                 sender.deliver(
-                    email, renderer, lambda then, pk=email.pk: _mark_sent(email_id=pk, token=token, then=then)
+                    email,
+                    renderer,
+                    lambda then, pk=email.pk, claim=email.claim: _mark_sent(email_id=pk, token=claim, then=then),
                 )
             except _ClaimLost:
                 logger.warning("email %s: claim lost to another sender; chunk stopped", email.pk)
@@ -296,7 +324,9 @@ def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None)
     # Rows left untried go back to the pool at once. A sender that dies instead
     # (killed, or interrupted by a BaseException) leaves them claimed until the
     # claim expires: whether its last message went out is then settled by its mark.
-    OutboundEmail.objects.filter(claim=token, status=OutboundEmail.Status.PENDING).update(claim="", claimed_until=None)
+    OutboundEmail.objects.filter(claim__in=tokens, status=OutboundEmail.Status.PENDING).update(
+        claim="", claimed_until=None
+    )
     return result
 
 

@@ -42,7 +42,7 @@ def emails_send_chunk(self, slot: int = 0) -> int:
             return sent
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, job_done="{result} emails due; senders started for them")
 def emails_send_pending() -> int:
     """Beat: start senders for the emails that are due (new, or retries whose
     backoff has passed, or rows a dead sender had claimed)."""
@@ -53,7 +53,10 @@ def emails_send_pending() -> int:
 
 
 def email_deliver_soon(email_id: int) -> None:
-    """Hand one queued email to a worker (`email_queue` calls it after commit)."""
+    """Hand one queued transactional email to a worker (`email_queue` calls it after
+    commit). `email_deliver` has a queue of its own (CELERY_TASK_ROUTES), which every
+    worker consumes beside the default one, so it never waits behind the chunk tasks
+    of a backlog, nor any other task, queued before it."""
     email_deliver.delay(email_id)
 
 

@@ -11,6 +11,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -54,6 +55,9 @@ OPERATOR_NAME = env("OPERATOR_NAME", default="CloudPortal Networks")
 SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # First: its runserver (cloudportal/core/management/commands/) wraps whitenoise's
+    # and starts the embedded schedule.
+    "cloudportal.core",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -67,7 +71,6 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
-    "cloudportal.core",
     "accounts",
     "devices",
     "accesslogs",
@@ -123,6 +126,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Embedded: the schedule's thread (cloudportal/jobs.py) writes beside the server's
+    # request threads. A transaction takes the write lock as it begins, so that two
+    # never deadlock upgrading read locks ("database is locked" at once); the other
+    # waits for its turn instead.
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -248,8 +257,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(Path(MEDIA_ROOT) / "exports"))
 #: Days an export can be downloaded; the beat job then deletes the file.
 EXPORT_VALID_DAYS = env.int("EXPORT_VALID_DAYS", default=7)
-#: Hours between asking to delete the account and its erasure; 0 erases at once.
-ERASURE_GRACE_HOURS = env.int("ERASURE_GRACE_HOURS", default=24)
+#: Hours between asking to delete the account and its erasure; 0 erases at once. A
+#: fraction is allowed, to see it happen in a demonstration (0.01: 36 seconds).
+ERASURE_GRACE_HOURS = env.float("ERASURE_GRACE_HOURS", default=24)
 #: The erasure ledger's append-only copy, kept outside the database (on storage that a
 #: database restore does not roll back), re-applied after a restore.
 ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "erasure-ledger.jsonl"))
@@ -291,6 +301,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Transactional emails have a queue of their own: a worker started without -Q consumes
+# every queue named here, taking from each in turn, so `email_deliver` waits behind no
+# chunk task of a backlog (nor any other task) queued before it.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("transactional"), Queue("celery")]
+CELERY_TASK_ROUTES = {"cloudportal.outbox.tasks.email_deliver": {"queue": "transactional"}}
+#: Run CELERY_BEAT_SCHEDULE inside the process of `manage.py runserver` (a thread, see
+#: cloudportal/jobs.py): on by default when there is no broker (embedded), where no beat
+#: runs; production runs Celery beat instead. Each job's last run is kept in the file.
+EMBEDDED_SCHEDULE = env.bool("EMBEDDED_SCHEDULE", default=CELERY_TASK_ALWAYS_EAGER)
+EMBEDDED_SCHEDULE_STATE = env.path("EMBEDDED_SCHEDULE_STATE", default=str(LOCAL_DIR / "embedded-schedule.json"))
 CELERY_BEAT_SCHEDULE = {
     "send-pending-emails": {
         "task": "cloudportal.outbox.tasks.emails_send_pending",

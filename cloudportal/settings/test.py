@@ -19,6 +19,8 @@ CACHES = {
 # which sets these for the worker process; the test process switches its Celery app itself.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# Tests that need the embedded schedule start one themselves (cloudportal.jobs).
+EMBEDDED_SCHEDULE = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Emails stay in memory, unless TEST_EMAIL_URL names the test SMTP server (the real
 # worker, cloudportal/testing/worker.py). Not EMAIL_URL, so a developer's .env never

@@ -134,6 +134,7 @@ def _celery_worker_process(django_db_setup, _smtp_sink, tmp_path_factory):
 
     control_app = Celery("cloudportal-test-control", broker=WORKER_BROKER_URL, set_as_current=False)
     control_app.conf.broker_connection_retry_on_startup = False
+    control_app.conf.task_queues = settings.CELERY_TASK_QUEUES  # purged between tests, every one
     with control_app.connection_for_write() as conn:
         conn.default_channel.client.flushdb()
 
@@ -158,7 +159,7 @@ def _celery_worker_process(django_db_setup, _smtp_sink, tmp_path_factory):
         "--pool=solo",
         "--concurrency=1",
         "-Q",
-        "celery",
+        ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES),
         "--without-heartbeat",
         "--without-gossip",
         "--without-mingle",

@@ -107,8 +107,9 @@ def test_delete_the_account_receipt_and_no_more_sign_in(page, portal, celery_wor
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account is being deleted")
     problems += _serious(page)
 
-    # The deletion notice _fill queued, the confirmation, and the receipt.
-    messages = smtp_server.wait_for(3, to=email, timeout=30)
+    # The deletion notice and the data request's acknowledgement _fill queued, the
+    # confirmation, and the receipt.
+    messages = smtp_server.wait_for(4, to=email, timeout=30)
     subjects = [m["Subject"] for m in messages]
     assert any("We are deleting your account" in s for s in subjects), subjects
     [receipt] = [m for m in messages if "Your account has been erased" in m["Subject"]]
