@@ -36,6 +36,7 @@ from .services import (
     user_change_record,
 )
 
+
 class RecordsStaffViewsMixin:
     """A GET of a change screen about a customer, by someone else than that customer,
     lands in the customer's activity history, under `viewed_category`."""
