@@ -142,3 +142,25 @@ def test_results_are_masked_until_approval(client, world):
     response = client.post(url, {"reason": "Preparing the answer"})
     body = response.content.decode()
     assert response.status_code == 200 and 'data-results="clear"' in body and "alice@example.com" in body
+
+
+def test_the_screens_and_emails_speak_french(client, world, mailoutbox, django_capture_on_commit_callbacks):
+    request = world["request"]
+    officer = PrivacyOfficerFactory(language="fr")
+    client.force_login(officer)
+    client.cookies["cloudportal_language"] = "fr"
+    body = client.get(reverse("admin:authorities_authorityrequest_change", args=[request.pk])).content.decode()
+    assert "Décider (second délégué)" in body and "Clore la demande" in body
+    lookup = request.lookups.get(kind="mac")
+    body = client.get(reverse("admin:authorities_authorityrequest_results", args=[request.pk, lookup.pk])).content
+    assert "2 sessions trouvées" in body.decode() and "Masqué\u00a0:" in body.decode()
+    # The approval request went to the other officers, each in their language.
+    from authorities.services import approval_ask, approval_withdraw
+
+    approval_withdraw(request=request, staff=request.officer)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        approval_ask(request=request, staff=request.officer)
+    [french] = [m for m in mailoutbox if m.to == [officer.email]]
+    assert french.subject.endswith(f"Une demande d’autorité attend votre approbation\u00a0: {request.reference}")
+    assert "Décidez-en dans l’interface d’administration" in french.body and french.alternatives
