@@ -33,17 +33,7 @@ def _date_field(label, required=True) -> forms.DateField:
 class AuthorityRequestForm(forms.ModelForm):
     class Meta:
         model = AuthorityRequest
-        fields = [
-            "authority",
-            "authority_kind",
-            "reference",
-            "legal_basis",
-            "received_on",
-            "due_on",
-            "officer",
-            "notice_from",
-            "notes",
-        ]
+        fields = list(AuthorityRequest.STAFF_FIELDS)
         widgets = {
             "received_on": forms.DateInput(attrs={"type": "date"}),
             "due_on": forms.DateInput(attrs={"type": "date"}),

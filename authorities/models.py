@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from compliance.models import Disclosure, LegalHold
+from exports.models import DataExport
 
 
 class AuthorityRequest(models.Model):
@@ -37,6 +38,19 @@ class AuthorityRequest(models.Model):
 
     #: Statuses in which lookups may still be added.
     PREPARING = (Status.RECEIVED, Status.LOOKUP)
+    #: What staff set (the rest is the workflow's); after a decision only the last four change.
+    STAFF_FIELDS = (
+        "authority",
+        "authority_kind",
+        "reference",
+        "legal_basis",
+        "received_on",
+        "due_on",
+        "officer",
+        "notes",
+        "notice_from",
+    )
+    AFTER_DECISION_FIELDS = ("due_on", "officer", "notes", "notice_from")
 
     authority = models.CharField(_("authority"), max_length=200, help_text=_("Who sent the request."))
     authority_kind = models.CharField(_("kind of authority"), max_length=20, choices=Disclosure.AuthorityKind.choices)
@@ -255,14 +269,9 @@ class DisclosurePackage(models.Model):
     """The ZIP file handed to the authority, built by a worker after approval,
     signed, downloadable by Privacy officers until it expires (as exports do)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("waiting to start")
-        BUILDING = "building", _("being prepared")
-        READY = "ready", _("ready")
-        FAILED = "failed", _("failed")
-        EXPIRED = "expired", _("expired")
-
-    IN_PROGRESS = (Status.QUEUED, Status.BUILDING)
+    #: The data export's statuses: a package goes through the same ones.
+    Status = DataExport.Status
+    IN_PROGRESS = DataExport.IN_PROGRESS
 
     request = models.ForeignKey(
         AuthorityRequest, on_delete=models.PROTECT, related_name="packages", verbose_name=_("authority request")

@@ -44,6 +44,7 @@ from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import BulkExport
 from exports.archive import Spool, ZipWriter
 from exports.build import JsonRecords, bulk_copy
+from exports.services import file_sha256
 
 from .models import AuthorityRequest, DisclosurePackage, Lookup, LookupMatch, RequestEvent
 from .selectors import matches_of
@@ -125,7 +126,7 @@ def package_build(*, package_id: int) -> DisclosurePackage | None:
     with transaction.atomic():
         package.status, package.finished_at = Status.READY, now
         package.expires_at = now + timedelta(days=settings.EXPORT_VALID_DAYS)
-        package.size, package.sha256, package.signature = final.stat().st_size, _sha256(final), signature
+        package.size, package.sha256, package.signature = final.stat().st_size, file_sha256(final), signature
         package.save()
         RequestEvent.objects.create(request=package.request, action=RequestEvent.Action.PACKAGE, note=package.sha256)
         officer = package.request.officer
@@ -140,14 +141,6 @@ def package_build(*, package_id: int) -> DisclosurePackage | None:
             },
         )
     return package
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from cloudportal.privacy import EU_DATABASE, HOSTING, LEGAL_OBLIGATION, Category, Count, ErasureResult, register
+from compliance.privacy import ASK_IF_WRONG
 
 from .models import AuthorityRequest, Lookup, LookupMatch
 
@@ -103,7 +104,7 @@ register(
         ),
         storage=EU_DATABASE,
         processors=(HOSTING,),
-        correction=_("Ask us through Requests if an entry looks wrong."),
+        correction=ASK_IF_WRONG,
         correct_url="me:requests",
         models=(
             "authorities.AuthorityRequest",

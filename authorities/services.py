@@ -37,19 +37,8 @@ Status = AuthorityRequest.Status
 Decision = AuthorityRequest.Decision
 Action = RequestEvent.Action
 
-#: Fields staff set; after a decision only the last four may change.
-REQUEST_FIELDS = (
-    "authority",
-    "authority_kind",
-    "reference",
-    "legal_basis",
-    "received_on",
-    "due_on",
-    "officer",
-    "notes",
-    "notice_from",
-)
-AFTER_DECISION_FIELDS = ("due_on", "officer", "notes", "notice_from")
+REQUEST_FIELDS = AuthorityRequest.STAFF_FIELDS
+AFTER_DECISION_FIELDS = AuthorityRequest.AFTER_DECISION_FIELDS
 #: A hold placed on approval is due for review this many days later.
 HOLD_REVIEW_DAYS = 90
 

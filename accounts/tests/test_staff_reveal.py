@@ -3,24 +3,15 @@ and IBAN masked until they give a reason, in words or as a link to a data reques
 the customer's activity history then says "viewed by staff" with that reason."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.groups import PRIVACY_OFFICER, SUPPORT
 from accounts.models import ActivityEvent, Profile
 from accounts.services import data_request_file, profile_update
-from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
+from accounts.tests.factories import VerifiedUserFactory
+from accounts.tests.test_admin import IBAN, ID_NUMBER, _staff
 
 pytestmark = pytest.mark.django_db
-
-IBAN = "FR1420041010050500013M02606"
-ID_NUMBER = "18AB12345"
-
-
-def _staff(group_name: str):
-    staff = StaffUserFactory()
-    staff.groups.add(Group.objects.get(name=group_name))
-    return staff
 
 
 @pytest.fixture

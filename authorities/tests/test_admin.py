@@ -58,33 +58,21 @@ def test_an_officer_opens_a_request_and_a_too_long_ip_window_is_a_400_with_its_m
     officer = PrivacyOfficerFactory()
     client.force_login(officer)
     today = timezone.localdate()
-    response = client.post(
-        reverse("admin:authorities_authorityrequest_add"),
-        {
-            "authority": "Parquet de Lyon",
-            "authority_kind": "court",
-            "reference": "P-26-118",
-            "legal_basis": "Article 77-1-1 of the code of criminal procedure",
-            "received_on": today.isoformat(),
-            "due_on": (today - timedelta(days=1)).isoformat(),
-            "officer": officer.pk,
-        },
-    )
+    values = {
+        "authority": "Parquet de Lyon",
+        "authority_kind": "court",
+        "reference": "P-26-118",
+        "legal_basis": "Article 77-1-1 of the code of criminal procedure",
+        "received_on": today.isoformat(),
+        "due_on": (today - timedelta(days=1)).isoformat(),
+        "officer": officer.pk,
+    }
+    response = client.post(reverse("admin:authorities_authorityrequest_add"), values)
     body = response.content.decode()
     assert response.status_code == 200 and "cannot come before the day the request was received" in body
     assert not AuthorityRequest.objects.exists()
-    response = client.post(
-        reverse("admin:authorities_authorityrequest_add"),
-        {
-            "authority": "Parquet de Lyon",
-            "authority_kind": "court",
-            "reference": "P-26-118",
-            "legal_basis": "Article 77-1-1 of the code of criminal procedure",
-            "received_on": today.isoformat(),
-            "due_on": (today + timedelta(days=10)).isoformat(),
-            "officer": officer.pk,
-        },
-    )
+    values["due_on"] = (today + timedelta(days=10)).isoformat()
+    response = client.post(reverse("admin:authorities_authorityrequest_add"), values)
     assert response.status_code == 302, response.content.decode()[-3000:]
     request = AuthorityRequest.objects.get()
     assert [e.action for e in request.events.all()] == ["opened"]
