@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -50,14 +51,14 @@ def _grant(request, profile_pk: int) -> None:
 
 class RevealForm(forms.Form):
     reason = forms.CharField(
-        label=gettext_lazy("Why do you need to see them?"),
+        label=capfirst(gettext_lazy("Why do you need to see them?")),
         required=False,
         max_length=180,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("The customer reads this in their activity history."),
     )
-    reference_kind = forms.ChoiceField(label=gettext_lazy("or the record it is for"), required=False)
-    reference_number = forms.IntegerField(label=gettext_lazy("number"), required=False, min_value=1)
+    reference_kind = forms.ChoiceField(label=capfirst(gettext_lazy("or the record it is for")), required=False)
+    reference_number = forms.IntegerField(label=capfirst(gettext_lazy("number")), required=False, min_value=1)
 
     def __init__(self, *args, profile: Profile, **kwargs) -> None:
         super().__init__(*args, **kwargs)

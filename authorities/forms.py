@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -18,7 +19,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 
 def _datetime_field(label, help_text="", required=True) -> forms.DateTimeField:
     return forms.DateTimeField(
-        label=label,
+        label=capfirst(label),
         required=required,
         input_formats=DATETIME_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
@@ -27,7 +28,7 @@ def _datetime_field(label, help_text="", required=True) -> forms.DateTimeField:
 
 
 def _date_field(label, required=True) -> forms.DateField:
-    return forms.DateField(label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}))
+    return forms.DateField(label=capfirst(label), required=required, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class AuthorityRequestForm(forms.ModelForm):
@@ -45,7 +46,9 @@ class IpLookupForm(forms.Form):
     """An IP address at an instant, or in a window."""
 
     kind = Lookup.Kind.IP
-    value = forms.CharField(label=_("IP address"), max_length=60, help_text=_("IPv4 or IPv6, e.g. 203.0.113.7."))
+    value = forms.CharField(
+        label=capfirst(_("IP address")), max_length=60, help_text=_("IPv4 or IPv6, e.g. 203.0.113.7.")
+    )
     at = _datetime_field(
         _("at"), help_text=_("The instant the authority names. Or give a window below."), required=False
     )
@@ -95,14 +98,14 @@ class RangeLookupForm(forms.Form):
 
 class MacLookupForm(RangeLookupForm):
     kind = Lookup.Kind.MAC
-    value = forms.CharField(label=_("MAC address"), max_length=40, help_text=_("In any usual spelling."))
+    value = forms.CharField(label=capfirst(_("MAC address")), max_length=40, help_text=_("In any usual spelling."))
     field_order = ["value", "date_from", "date_to"]
 
 
 class AccountLookupForm(RangeLookupForm):
     kind = Lookup.Kind.ACCOUNT
     value = forms.CharField(
-        label=_("account email"),
+        label=capfirst(_("account email")),
         max_length=254,
         help_text=_("As sessions recorded it: the account's email then, whatever it is now."),
     )
@@ -120,13 +123,13 @@ FORM_FIELD = {
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+    reason = forms.CharField(label=capfirst(_("reason")), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(label=_("decision"), widget=forms.RadioSelect)
+    decision = forms.ChoiceField(label=capfirst(_("decision")), widget=forms.RadioSelect)
     reason = forms.CharField(
-        label=_("reason"),
+        label=capfirst(_("reason")),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=2000,
         help_text=_("Recorded in the request's audit trail and the disclosure package."),
