@@ -152,3 +152,22 @@ def test_the_screens_and_emails_speak_french(client, world, mailoutbox, django_c
     [french] = [m for m in mailoutbox if m.to == [officer.email]]
     assert french.subject.endswith(f"Une demande d’autorité attend votre approbation\u00a0: {request.reference}")
     assert "Décidez-en dans l’interface d’administration" in french.body and french.alternatives
+
+
+def test_an_authority_request_is_a_reason_to_reveal_only_for_a_customer_it_matched(client, world):
+    from accounts.models import ActivityEvent, Profile
+    from accounts.services import profile_update
+
+    request, alice = world["request"], world["alice"]
+    stranger = world["bob"].__class__.objects.create_user(email="stranger@example.com")
+    for user in (alice, stranger):
+        profile_update(user=user, actor=user, data={"iban": "FR1420041010050500013M02606"})
+    client.force_login(PrivacyOfficerFactory())
+    cite = {"reason": "", "reference_kind": "authority_request", "reference_number": request.pk}
+    stranger_profile = Profile.objects.get(user=stranger)
+    response = client.post(reverse("admin:accounts_profile_reveal", args=[stranger_profile.pk]), cite)
+    assert response.status_code == 400 and "no such record for this customer" in response.content.decode()
+    alice_profile = Profile.objects.get(user=alice)
+    response = client.post(reverse("admin:accounts_profile_reveal", args=[alice_profile.pk]), cite)
+    assert response.status_code == 302
+    assert ActivityEvent.objects.filter(user=alice, note=f"Authority request #{request.pk}").exists()

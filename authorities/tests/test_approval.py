@@ -25,11 +25,11 @@ from authorities.services import (
     results_reveal,
 )
 from cloudportal.months import add_months
-from cloudportal.privacy import category
 from compliance.models import Disclosure, LegalHold
 from compliance.request_counts import authority_requests_counted
 from compliance.selectors import disclosures_for
 from compliance.tests.factories import PrivacyOfficerFactory
+from erasure.services import account_delete_request
 from portal.sweep import retention_sweep
 
 from .conftest import MAC_A, MAC_B
@@ -106,14 +106,19 @@ def test_a_challenge_keeps_the_data_and_discloses_nothing_until_approved(world):
     assert LegalHold.objects.count() == 2 and Disclosure.objects.count() == 2
 
 
-def test_held_sessions_survive_the_sweep_and_erasure_until_the_request_is_closed(world):
+def test_held_sessions_survive_the_sweep_and_erasure_until_the_request_is_closed(
+    world, settings, django_capture_on_commit_callbacks
+):
     request, alice = world["request"], world["alice"]
     request_decide(request=request, staff=PrivacyOfficerFactory(), decision="approved", reason="In order")
     matched = set(LookupMatch.objects.values_list("session_pk", flat=True))
     later = add_months(timezone.now(), 13)  # every session is past its retention by then
 
-    category("access_logs").erase(alice)  # as account erasure does, then the account goes
-    User.objects.filter(pk=alice.pk).delete()
+    settings.ERASURE_GRACE_HOURS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        account_delete_request(user=alice)  # erased at once, through the registry
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert not LookupMatch.objects.filter(email="alice@example.com").exists()
     retention_sweep(now=later)
     assert set(NetworkSession.objects.values_list("pk", flat=True)) == matched
 
