@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -79,6 +80,8 @@ class Subscriber(models.Model):
     class Meta:
         verbose_name = _("subscriber")
         verbose_name_plural = _("subscribers")
+        # Authority lookups of an account by its email as recorded (any case).
+        indexes = [models.Index(Upper("email"), name="accesslogs_subscriber_email")]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "email"], name="accesslogs_subscriber_unique", condition=models.Q(user__isnull=False)
@@ -154,6 +157,10 @@ class NetworkSession(models.Model):
                 name="accesslogs_session_sub_ip",
                 condition=models.Q(subscriber__isnull=False),
             ),
+            # Authority lookups: an address in a window (authorities/lookups.py). Made
+            # per partition without blocking ingest (migrations/0005_lookup_indexes.py).
+            models.Index(fields=["ip", "ended_at", "started_at"], name="accesslogs_session_ip_time"),
+            models.Index(fields=["mac", "ended_at", "started_at"], name="accesslogs_session_mac_time"),
         ]
 
     def __str__(self) -> str:

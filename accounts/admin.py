@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,7 @@ from cloudportal.privacy import categories, category_label
 
 from .forms import ProfileForm
 from .models import ActivityEvent, DataRequest, Profile, User
+from .reveal import can_see_sensitive, is_revealed, reveal_view
 from .services import (
     account_suspend,
     data_request_answer,
@@ -34,12 +36,6 @@ from .services import (
     staff_view_record,
     user_change_record,
 )
-
-SENSITIVE_PERMISSION = "accounts.view_sensitive_profile"
-
-
-def can_see_sensitive(request) -> bool:
-    return request.user.has_perm(SENSITIVE_PERMISSION)
 
 
 class RecordsStaffViewsMixin:
@@ -63,9 +59,9 @@ class RecordsStaffViewsMixin:
 
 
 class SensitiveDisplayMixin:
-    """Read-only displays of the sensitive fields: masked, or clear for staff with
-    the permission. `get_fields` picks per request; nothing is kept on the
-    (shared) admin instance."""
+    """Read-only displays of the sensitive fields: masked, or clear for a Privacy
+    officer who gave a reason for this profile (accounts/reveal.py). `get_fields`
+    picks per request; nothing is kept on the (shared) admin instance."""
 
     @admin.display(description=_("ID document number"))
     def id_number_masked(self, obj: Profile) -> str:
@@ -83,12 +79,23 @@ class SensitiveDisplayMixin:
     def iban_clear(self, obj: Profile) -> str:
         return obj.iban
 
-    SENSITIVE_DISPLAYS = ["id_number_masked", "iban_masked", "id_number_clear", "iban_clear"]
+    @admin.display(description=_("in clear"))
+    def reveal_link(self, obj: Profile) -> str:
+        if not obj.pk:
+            return ""
+        url = reverse("admin:accounts_profile_reveal", args=[obj.pk])
+        if isinstance(self, admin.options.InlineModelAdmin):
+            url += "?from=user"
+        return format_html('<a href="{}">{}</a>', url, _("Show the ID number and IBAN, with a reason"))
+
+    SENSITIVE_DISPLAYS = ["id_number_masked", "iban_masked", "id_number_clear", "iban_clear", "reveal_link"]
 
     @staticmethod
-    def sensitive_displays(request) -> list[str]:
-        if can_see_sensitive(request):
+    def sensitive_displays(request, profile: Profile | None) -> list[str]:
+        if is_revealed(request, profile.pk if profile else None):
             return ["id_number_clear", "iban_clear"]
+        if can_see_sensitive(request) and profile is not None and profile.pk:
+            return ["id_number_masked", "iban_masked", "reveal_link"]
         return ["id_number_masked", "iban_masked"]
 
 
@@ -102,7 +109,8 @@ class ProfileInline(SensitiveDisplayMixin, admin.StackedInline):
     readonly_fields = [*plain_fields, *SensitiveDisplayMixin.SENSITIVE_DISPLAYS]
 
     def get_fields(self, request, obj=None):
-        return [*self.plain_fields, *self.sensitive_displays(request)]
+        profile = Profile.objects.filter(user=obj).first() if obj is not None else None
+        return [*self.plain_fields, *self.sensitive_displays(request, profile)]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -185,15 +193,19 @@ class ProfileAdmin(RecordsStaffViewsMixin, SensitiveDisplayMixin, admin.ModelAdm
     list_select_related = ["user"]
     show_full_result_count = False
 
+    def get_urls(self):
+        reveal = self.admin_site.admin_view(lambda request, pk: reveal_view(self, request, pk))
+        return [path("<int:pk>/reveal/", reveal, name="accounts_profile_reveal"), *super().get_urls()]
+
     def _editable_sensitive(self, request, obj) -> bool:
-        return can_see_sensitive(request) and self.has_change_permission(request, obj)
+        return is_revealed(request, obj.pk if obj else None) and self.has_change_permission(request, obj)
 
     def get_fields(self, request, obj=None):
         plain = [name for name in Profile.EDITABLE_FIELDS if name not in Profile.SENSITIVE_FIELDS]
         if self._editable_sensitive(request, obj):
             sensitive = list(Profile.SENSITIVE_FIELDS)
         else:
-            sensitive = self.sensitive_displays(request)
+            sensitive = self.sensitive_displays(request, obj)
         return ["user", *plain, *sensitive, "updated_at"]
 
     def get_readonly_fields(self, request, obj=None):

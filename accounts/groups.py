@@ -2,8 +2,8 @@
 
 Support works with customers' records with sensitive fields masked and answers data
 requests. Privacy officers can also see sensitive fields in clear, correct profiles
-publish privacy statements, and keep legal holds, disclosures and the retention
-sweep's record (Support sees none of those).
+publish privacy statements, and keep legal holds, disclosures, authority requests and
+the retention sweep's record (Support sees none of those).
 """
 
 SUPPORT = "Support"
@@ -50,6 +50,13 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "policies.add_announcement",
         "policies.change_announcement",
         "erasure.view_erasureledgerentry",
+        "authorities.view_authorityrequest",
+        "authorities.add_authorityrequest",
+        "authorities.change_authorityrequest",
+        "authorities.view_requestevent",
+        "authorities.view_lookup",
+        "authorities.view_lookupmatch",
+        "authorities.view_disclosurepackage",
     ],
 }
 

@@ -123,14 +123,19 @@ def _field_labels(model) -> dict[str, str]:
     return {f.name: f.verbose_name for f in model._meta.fields}
 
 
-def staff_view_record(*, user: User, staff: User, category: str) -> ActivityEvent:
-    """A staff member opened one of the customer's records in the admin."""
+def staff_view_record(
+    *, user: User, staff: User, category: str, fields: list[str] | tuple[str, ...] = (), reason: str = ""
+) -> ActivityEvent:
+    """A staff member opened one of the customer's records in the admin; `fields` and
+    `reason` when they revealed data shown masked otherwise (accounts.reasons)."""
     return activity_record(
         user=user,
         action=ActivityEvent.Action.VIEWED,
         category=category,
         actor_kind=Actor.STAFF,
         actor=staff,
+        fields=fields,
+        note=reason,
     )
 
 

@@ -36,6 +36,9 @@ PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:543
 DB_PREFIX = "cloudportal_bench"
 SETTINGS = os.environ.get("BENCH_SETTINGS", "cloudportal.settings.test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+#: Added to every bench database's name, so that two checkouts benchmarking on one
+#: server (BENCH_DB_SUFFIX=_mine) never drop each other's databases.
+DB_SUFFIX = os.environ.get("BENCH_DB_SUFFIX", "")
 
 
 def env_int(name: str, default: int) -> int:
@@ -49,7 +52,7 @@ def env_int(name: str, default: int) -> int:
 def database_url(name: str) -> str:
     if not name.startswith(DB_PREFIX):
         raise ValueError(f"bench databases are named {DB_PREFIX}…, not {name!r}")
-    return f"{PG_SERVER}/{name}"
+    return f"{PG_SERVER}/{name}{DB_SUFFIX}"
 
 
 def _server():
@@ -60,7 +63,7 @@ def _server():
 
 def database_exists(name: str) -> bool:
     with _server() as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name + DB_SUFFIX]).fetchone() is not None
 
 
 def database_create(name: str) -> bool:
@@ -69,14 +72,14 @@ def database_create(name: str) -> bool:
     if database_exists(name):
         return False
     with _server() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}{DB_SUFFIX}"')
     return True
 
 
 def database_drop(name: str) -> None:
     database_url(name)  # only ever a bench database
     with _server() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}{DB_SUFFIX}" WITH (FORCE)')
 
 
 def migrations_fingerprint() -> str:

@@ -320,22 +320,14 @@ def measure(customer_id: int, warmup: int, requests: int, explain_all: bool) -> 
     return results, details
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rebuild", action="store_true", help="build the sessions table again")
-    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of every SELECT of both pages")
-    parser.add_argument("--rows", type=int, default=common.env_int("BENCH_LOGS_ROWS", 20_000_000))
-    parser.add_argument("--customer-rows", type=int, default=common.env_int("BENCH_LOGS_CUSTOMER_ROWS", 1_000_000))
-    parser.add_argument("--requests", type=int, default=common.env_int("BENCH_REQUESTS", 200))
-    parser.add_argument("--warmup", type=int, default=common.env_int("BENCH_WARMUP", 20))
-    args = parser.parse_args(argv)
-    if args.customer_rows < DEEP_PAGE * PAGE_SIZE or args.customer_rows > args.rows:
-        parser.error(f"--customer-rows must be at least {DEEP_PAGE * PAGE_SIZE:,} and at most --rows")
-
-    config = config_make(args.rows, args.customer_rows)
+def table_ensure(rows: int, customer_rows: int, *, rebuild: bool = False) -> tuple[dict, dict]:
+    """Django set up on the bench database, with the sessions table of that size built
+    (or reused while its description and the migrations are unchanged); (the build's
+    description, the table's counts). The lookup benchmark measures on it too."""
+    config = config_make(rows, customer_rows)
     built = common.built_read(DB_NAME, NAME)
     reason = None
-    if args.rebuild:
+    if rebuild:
         reason = "asked"
     elif built is None:
         reason = "none yet"
@@ -347,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     if reason is None and common.built_read(DB_NAME, NAME) is None:  # django_setup made the database again
         reason = "the migrations changed"
     if reason:
-        say(f"building the sessions table ({reason}): {args.rows:,} rows; this takes minutes at full size")
+        say(f"building the sessions table ({reason}): {rows:,} rows; this takes minutes at full size")
         with timed() as t:
             build(config)
         config["built_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -362,6 +354,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{table['table_rows_estimate']:,} sessions ({table['size']}), "
         f"{table['customer_sessions']:,} of them the bench customer's"
     )
+    return config, table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rebuild", action="store_true", help="build the sessions table again")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of every SELECT of both pages")
+    parser.add_argument("--rows", type=int, default=common.env_int("BENCH_LOGS_ROWS", 20_000_000))
+    parser.add_argument("--customer-rows", type=int, default=common.env_int("BENCH_LOGS_CUSTOMER_ROWS", 1_000_000))
+    parser.add_argument("--requests", type=int, default=common.env_int("BENCH_REQUESTS", 200))
+    parser.add_argument("--warmup", type=int, default=common.env_int("BENCH_WARMUP", 20))
+    args = parser.parse_args(argv)
+    if args.customer_rows < DEEP_PAGE * PAGE_SIZE or args.customer_rows > args.rows:
+        parser.error(f"--customer-rows must be at least {DEEP_PAGE * PAGE_SIZE:,} and at most --rows")
+
+    config, table = table_ensure(args.rows, args.customer_rows, rebuild=args.rebuild)
 
     common.load_warn()
     results, details = measure(table["customer_id"], args.warmup, args.requests, args.explain)

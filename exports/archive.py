@@ -166,8 +166,10 @@ class ZipWriter:
         self._member_done(entry)
         return FileRecord(name=spool.name, size=spool.size, sha256=sha256)
 
-    def close(self) -> None:
-        """The central directory, in ZIP64 form, after the last member."""
+    def close(self, *, comment_size: int = 0) -> None:
+        """The central directory, in ZIP64 form, after the last member. With
+        `comment_size`, the end record announces an archive comment of that many
+        bytes, which the caller then appends (a signature of everything before it)."""
         if self._open is not None:
             raise RuntimeError(f"member {self._open.name!r} is still open")
         start = self._file.tell()
@@ -202,7 +204,16 @@ class ZipWriter:
         self._file.write(_END64.pack(b"PK\x06\x06", 44, MADE_BY, ZIP64_VERSION, 0, 0, count, count, size, start))
         self._file.write(_END64_LOCATOR.pack(b"PK\x06\x07", 0, end64, 1))
         self._file.write(
-            _END.pack(b"PK\x05\x06", 0, 0, min(count, 0xFFFF), min(count, 0xFFFF), min(size, FULL), min(start, FULL), 0)
+            _END.pack(
+                b"PK\x05\x06",
+                0,
+                0,
+                min(count, 0xFFFF),
+                min(count, 0xFFFF),
+                min(size, FULL),
+                min(start, FULL),
+                comment_size,
+            )
         )
         self._file.flush()
 

@@ -95,7 +95,7 @@ def export_build(*, export_id: int) -> DataExport | None:
         export.categories_done = export.categories_total
         export.records = sum(report.counts.values())
         export.size = final.stat().st_size
-        export.sha256 = _file_sha256(final)
+        export.sha256 = file_sha256(final)
         export.save()
         # An older export is superseded: one copy of the customer's data at a time.
         for older in DataExport.objects.filter(user=export.user, status=Status.READY).exclude(pk=export.pk):
@@ -110,7 +110,7 @@ def export_build(*, export_id: int) -> DataExport | None:
     return export
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()

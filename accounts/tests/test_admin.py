@@ -1,5 +1,6 @@
-"""Staff in the admin: Support sees sensitive fields masked, Privacy officers in clear,
-and every staff view of a customer's record lands in the customer's activity."""
+"""Staff in the admin: Support sees sensitive fields masked, Privacy officers in clear
+once they gave a reason (test_staff_reveal.py), and every staff view of a customer's
+record lands in the customer's activity."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -77,21 +78,29 @@ def test_support_cannot_change_a_profile(client, customer):
     assert profile.full_name == "Ada Lovelace"
 
 
-def test_privacy_officer_sees_values_in_clear(client, customer):
+def _reveal(client, profile) -> None:
+    response = client.post(reverse("admin:accounts_profile_reveal", args=[profile.pk]), {"reason": "A correction"})
+    assert response.status_code == 302
+
+
+def test_privacy_officer_sees_values_in_clear_after_giving_a_reason(client, customer):
     officer = _staff(PRIVACY_OFFICER)
     client.force_login(officer)
     profile = Profile.objects.get(user=customer)
+    _reveal(client, profile)
     body = client.get(reverse("admin:accounts_profile_change", args=[profile.pk])).content.decode()
     assert IBAN in body and ID_NUMBER in body
     body = client.get(reverse("admin:accounts_user_change", args=[customer.pk])).content.decode()
     assert IBAN in body
-    assert ActivityEvent.objects.filter(user=customer, action="viewed", actor=officer).count() == 2
+    # The reveal with its reason, then the two screens opened.
+    assert ActivityEvent.objects.filter(user=customer, action="viewed", actor=officer).count() == 3
 
 
 def test_privacy_officer_correction_goes_through_the_service(client, customer):
     officer = _staff(PRIVACY_OFFICER)
     client.force_login(officer)
     profile = Profile.objects.get(user=customer)
+    _reveal(client, profile)
     data = {
         "full_name": "Ada King",
         "company": "",

@@ -175,6 +175,7 @@ def production_env(**overrides) -> dict[str, str]:
         "REDIS_URL": "redis://redis.internal:6379/0",
         "FIELD_ENCRYPTION_KEYS": "Y2xvdWRwb3J0YWwtcHJvZC1rZXktMDAwMDAwMDAwMDAwMDA=",
         "EMAIL_URL": "smtp://mailer:secret@mail.internal:587",
+        "DISCLOSURE_SIGNING_KEY": secrets.token_urlsafe(48),
     }
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
@@ -195,6 +196,12 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", env=production_env(SECRET_KEY=None))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_disclosure_signing_key():
+    result = manage("check", env=production_env(DISCLOSURE_SIGNING_KEY=None))
+    assert result.returncode != 0
+    assert "DISCLOSURE_SIGNING_KEY" in result.stderr
 
 
 def test_production_cookies_are_secure_and_hsts_is_on():

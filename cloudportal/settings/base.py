@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "compliance",
     "exports",
     "erasure",
+    "authorities",
     "portal",
 ]
 
@@ -266,6 +267,15 @@ ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "e
 #: Key of the ledger's keyed hashes of erased addresses; SECRET_KEY when unset.
 ERASURE_LEDGER_KEY = env("ERASURE_LEDGER_KEY", default="") or SECRET_KEY
 
+# --- Authority requests -----------------------------------------------------
+
+#: Longest window of an IP address lookup, and of a MAC address or account lookup, in days.
+AUTHORITY_IP_WINDOW_MAX_DAYS = env.int("AUTHORITY_IP_WINDOW_MAX_DAYS", default=31)
+AUTHORITY_LOOKUP_MAX_DAYS = env.int("AUTHORITY_LOOKUP_MAX_DAYS", default=366)
+#: Key of the disclosure packages' HMAC-SHA256 signature; SECRET_KEY when unset
+#: (embedded only: production requires its own, so it survives a SECRET_KEY rotation).
+DISCLOSURE_SIGNING_KEY = env("DISCLOSURE_SIGNING_KEY", default="") or SECRET_KEY
+
 # --- Email ------------------------------------------------------------------
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -340,6 +350,10 @@ CELERY_BEAT_SCHEDULE = {
     "run-due-account-erasures": {
         "task": "erasure.tasks.erasures_due_queue",
         "schedule": 5 * 60.0,
+    },
+    "expire-disclosure-packages": {
+        "task": "authorities.tasks.disclosure_packages_expire",
+        "schedule": 60 * 60.0,
     },
 }
 

@@ -1,7 +1,8 @@
 """Production: secrets and services must come from the environment.
 
-A missing SECRET_KEY, DATABASE_URL, REDIS_URL or FIELD_ENCRYPTION_KEYS stops the
-process at start-up rather than running on an unsafe default.
+A missing SECRET_KEY, DATABASE_URL, REDIS_URL, FIELD_ENCRYPTION_KEYS or
+DISCLOSURE_SIGNING_KEY stops the process at start-up rather than running on an
+unsafe default.
 """
 
 from .base import *  # noqa: F403
@@ -24,6 +25,7 @@ CACHES = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = False
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+DISCLOSURE_SIGNING_KEY = env("DISCLOSURE_SIGNING_KEY")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -65,7 +65,7 @@ def test_a_category_cannot_be_registered_twice():
 
 #: Categories whose records outlive the account, as the law requires: erasure keeps
 #: them (and says so, with why), so they are checked for that instead of deletions.
-KEPT_BY_LAW = {"disclosures", "legal_holds"}
+KEPT_BY_LAW = {"disclosures", "legal_holds", "authority_requests"}
 
 
 def _fill(user):
@@ -92,6 +92,9 @@ def _fill(user):
 
     LegalHoldFactory(scope="account", account=user, customer_may_be_told=True)
     DisclosureFactory(customer=user)
+    from authorities.tests.factories import authority_request_answered
+
+    authority_request_answered(mac=device.mac)
     statement_accept(user=user, version=PublishedVersionFactory(), ip_address="192.0.2.7", user_agent="Firefox")
     now = timezone.now()
     DataExport.objects.create(user=user, status=DataExport.Status.EXPIRED, created_at=now)
