@@ -103,7 +103,7 @@ def package_queue(*, request: AuthorityRequest, staff: User) -> DisclosurePackag
     return package
 
 
-def package_build(*, package_id: int) -> DisclosurePackage | None:
+def disclosure_package_build(*, package_id: int) -> DisclosurePackage | None:
     """Build the package's file. Safe to run twice: only a queued package (or one a
     dead worker left half-built) is built, under a temporary name renamed into place."""
     claimed = DisclosurePackage.objects.filter(pk=package_id, status__in=DisclosurePackage.IN_PROGRESS).update(
@@ -162,7 +162,7 @@ def _package_expire(package: DisclosurePackage) -> None:
     DisclosurePackage.objects.filter(pk=package.pk).update(status=Status.EXPIRED, size=None)
 
 
-def packages_expire(*, now=None) -> int:
+def disclosure_packages_expire(*, now=None) -> int:
     """Delete the files of packages past their download window. Idempotent."""
     now = now or timezone.now()
     due = list(DisclosurePackage.objects.filter(status=Status.READY, expires_at__lte=now))

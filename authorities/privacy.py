@@ -117,6 +117,15 @@ register(
         sample=lambda user: [
             f"{r.received_on:%Y-%m-%d} · {r.get_authority_kind_display()}" for r in requests_known_to(user=user)[:3]
         ],
+        columns=(
+            "authority",
+            "kind_of_authority",
+            "reference",
+            "legal_basis",
+            "received_on",
+            "decision",
+            "your_sessions_matched",
+        ),
         export=_export,
         erase=_erase,
         conceals_activity=lambda user: activity_concealed_since(user=user),

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from authorities.models import AuthorityRequest, DisclosurePackage, RequestEvent
-from authorities.package import SIGNATURE_PREFIX, package_path, package_verify, packages_expire
+from authorities.package import SIGNATURE_PREFIX, disclosure_packages_expire, package_path, package_verify
 from authorities.services import request_decide
 from compliance.tests.factories import PrivacyOfficerFactory
 
@@ -97,7 +97,7 @@ def test_downloading_is_recorded_and_marks_the_request_disclosed(client, package
 
 
 def test_the_package_expires_like_exports(client, package):
-    packages_expire(now=timezone.now() + timedelta(days=8))
+    disclosure_packages_expire(now=timezone.now() + timedelta(days=8))
     package.refresh_from_db()
     assert package.status == DisclosurePackage.Status.EXPIRED and not package_path(package).exists()
     client.force_login(package.request.officer)
