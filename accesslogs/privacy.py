@@ -19,6 +19,7 @@ from .models import DailyUsage, NetworkSession
 from .retention import erase_on
 from .selectors import SESSION_EXPORT_COLUMNS, sessions_export_query, sessions_for, subscribers_of
 from .services import subscribers_detach
+from .shown import erasure_shown, erasure_text
 from .sweep import access_logs_expire
 
 
@@ -50,15 +51,20 @@ def _access_logs_counts(user: User) -> list[Count]:
 
 
 def _access_logs_sample(user: User) -> list[str]:
-    return [
-        f"{timezone.localtime(s.started_at):%Y-%m-%d %H:%M} · {s.site.name} · {s.ip}"
-        for s in sessions_for(user=user)[:3]
-    ]
+    """The newest three sessions, each with what /logs/ says of its erasure."""
+    noticeable = held_scopes_noticeable()
+    lines = []
+    for s in sessions_for(user=user, noticeable=noticeable)[:3]:
+        erased = erasure_shown(s, noticeable)
+        fate = _("Held (legal hold)") if erased is None else _("Erased on %(day)s") % {"day": f"{erased:%Y-%m-%d}"}
+        lines.append(f"{timezone.localtime(s.started_at):%Y-%m-%d %H:%M} · {s.site.name} · {s.ip} · {fate}")
+    return lines
 
 
 def _access_logs_export(user: User) -> Iterator[dict]:
     """One dict a session, as they are read (the embedded portal's export; PostgreSQL
     streams `sessions_export_query` instead)."""
+    noticeable = held_scopes_noticeable()
     return (
         {
             "started": s.started_at.isoformat(),
@@ -70,9 +76,9 @@ def _access_logs_export(user: User) -> Iterator[dict]:
             "site_address": s.site.address,
             "bytes_in": s.bytes_in,
             "bytes_out": s.bytes_out,
-            "erased_on": erase_on(s.started_at).isoformat(),
+            "erased_on": erasure_text(s, noticeable),
         }
-        for s in sessions_for(user=user)
+        for s in sessions_for(user=user, noticeable=noticeable)
         .select_related("subscriber")
         .order_by("started_at", "id")
         .iterator(chunk_size=2000)
