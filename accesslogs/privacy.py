@@ -14,7 +14,7 @@ from accounts.models import User
 from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, lazy_text, register
 from compliance.models import LegalHold
 
-from .holds import held_scopes_noticeable, legal_holds_pin, sessions_held_q
+from .holds import held_scopes_noticeable, holds_keeping_sessions, legal_holds_pin, sessions_held_q
 from .models import DailyUsage, NetworkSession
 from .retention import erase_on
 from .selectors import SESSION_EXPORT_COLUMNS, sessions_export_query, sessions_for, subscribers_of
@@ -168,6 +168,7 @@ register(
         export_bulk=lambda user: sessions_export_query(user=user),
         erase=_access_logs_erase,
         expire=access_logs_expire,
+        holds_keeping=holds_keeping_sessions,
         order=50,
     )
 )

@@ -152,6 +152,15 @@ class Category:
     #: category's own entries, stay out of the customer's activity history. None
     #: when nothing is concealed.
     conceals_activity: Callable[[Any], Any] | None = None
+    #: Which of the given legal holds keep some of the customer's records of this
+    #: category, as a set of their ids: how a hold on no account or device of the
+    #: customer's (an IP address, a MAC address they no longer have, a time range)
+    #: still concerns them. None for a category no hold keeps.
+    holds_keeping: Callable[[Any, list], set] | None = None
+    #: What legal holds the customer may be told of keep of their records past
+    #: their retention, for the deletion page and the erasure receipt. None when
+    #: nothing of this category is ever held.
+    held: Callable[[Any], tuple[HeldPart, ...]] | None = None
     order: int = 100
 
 
@@ -205,6 +214,18 @@ def activity_concealment(user) -> Concealment | None:
     if not found:
         return None
     return Concealment(since=min(since for _key, since in found), categories=frozenset(key for key, _since in found))
+
+
+def holds_keeping(user, holds: list) -> set:
+    """The ids of those of `holds` that keep some of the customer's records, as the
+    categories holds can keep say (compliance cannot read sessions: they are a floor
+    above it)."""
+    found: set = set()
+    if holds:
+        for c in categories():
+            if c.holds_keeping is not None:
+                found |= c.holds_keeping(user, holds)
+    return found
 
 
 @lru_cache(maxsize=64)

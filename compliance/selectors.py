@@ -10,22 +10,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from accounts.models import User
+from cloudportal.months import add_months
+from cloudportal.privacy import holds_keeping
 from devices.models import Device
 
 from .models import Disclosure, LegalHold
 
 
-def holds_concerning(*, user: User) -> QuerySet[LegalHold]:
-    """Holds on the customer's account or on a MAC address of one of their devices."""
+def holds_concerning(
+    *, user: User, now: datetime | None = None, among: QuerySet[LegalHold] | None = None
+) -> QuerySet[LegalHold]:
+    """Holds (of `among`, or all) on the customer's account or on a MAC address of one
+    of their devices, and the holds that keep some of their records otherwise (an IP
+    address of one of their sessions, a MAC address they no longer have: the
+    registry's categories say which) while in force, or for the retention period
+    after they ended (what they kept may still be there; later, nothing of it is)."""
+    now = now or timezone.now()
+    among = LegalHold.objects.all() if among is None else among
     macs = Device.objects.filter(user=user).values("mac")
-    return LegalHold.objects.filter(
-        Q(scope=LegalHold.Scope.ACCOUNT, account_ref=user.pk) | Q(scope=LegalHold.Scope.MAC, mac__in=macs)
-    )
+    direct = Q(scope=LegalHold.Scope.ACCOUNT, account_ref=user.pk) | Q(scope=LegalHold.Scope.MAC, mac__in=macs)
+    ended_since = add_months(now, -settings.ACCESS_LOG_RETENTION_MONTHS)
+    lately = Q(released_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gte=ended_since))
+    others = among.exclude(direct).filter(lately | Q(released_at__gte=ended_since))
+    keeping = holds_keeping(user, list(others))
+    return among.filter(direct | Q(pk__in=keeping))
 
 
 def holds_visible_to(*, user: User, now: datetime | None = None) -> QuerySet[LegalHold]:
@@ -33,14 +47,19 @@ def holds_visible_to(*, user: User, now: datetime | None = None) -> QuerySet[Leg
     notice, and any that ended."""
     now = now or timezone.now()
     active = LegalHold.objects.active(now).values("pk")
-    return holds_concerning(user=user).filter(Q(customer_may_be_told=True) | ~Q(pk__in=active))
+    told = LegalHold.objects.filter(Q(customer_may_be_told=True) | ~Q(pk__in=active))
+    return holds_concerning(user=user, now=now, among=told)
 
 
 def activity_concealed_since(*, user: User, now: datetime | None = None) -> datetime | None:
     """When the earliest hold in force that concerns the customer and forbids notice
-    was placed; entries by staff (and about holds) since then stay hidden from the
-    customer until it ends. None when no such hold is in force."""
-    secret = holds_concerning(user=user).filter(customer_may_be_told=False) & LegalHold.objects.active(now)
+    was placed, whatever its scope (their account, a MAC address they have or had, an
+    IP address they used, in its time range); entries by staff (and about holds)
+    since then stay hidden from the customer until it ends. None when no such hold
+    is in force."""
+    secret = holds_concerning(
+        user=user, now=now, among=LegalHold.objects.active(now).filter(customer_may_be_told=False)
+    )
     return secret.aggregate(since=Min("created_at"))["since"]
 
 

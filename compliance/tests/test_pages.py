@@ -21,7 +21,7 @@ from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
 from cloudportal.months import add_months
 from compliance.models import Disclosure, LegalHold, LegalHoldEvent
 from compliance.services import legal_hold_lift
-from devices.services import device_add
+from devices.services import device_add, device_remove
 
 from .factories import DisclosureFactory, LegalHoldFactory, PrivacyOfficerFactory
 
@@ -144,6 +144,68 @@ def test_staff_activity_stays_hidden_while_a_hold_that_forbids_notice_lasts(clie
     shown = client.get(reverse("me:activity")).context["page"].object_list
     assert {e.category for e in shown if e.actor_kind == "staff"} == {"profile", "access_logs", "legal_holds"}
     assert ActivityEvent.objects.filter(user=customer, category="legal_holds").count() == 2
+
+
+OLD_MAC = "02:CC:00:00:00:99"
+
+
+def _hold_of_scope(customer, scope: str, *, told: bool = False) -> LegalHold:
+    """A hold of each kind that concerns the customer through their sessions: on their
+    account; on the MAC address of a device they have; on the MAC address of a device
+    they removed; on an IP address they used; on that IP address at one instant only
+    (a time range: "who used this address at 14:05?")."""
+    now = timezone.now()
+    session = _session(customer, started_at=now - timedelta(days=3), ip="198.51.100.23")
+    values = {"customer_may_be_told": told, "starts_at": now - timedelta(days=30)}
+    if scope == "account":
+        return LegalHoldFactory(scope="account", account=customer, mac="", **values)
+    if scope == "mac":
+        return LegalHoldFactory(mac=MAC, **values)
+    if scope == "past-mac":
+        old = device_add(user=customer, mac=OLD_MAC, label="Old phone")
+        NetworkSession.objects.filter(pk=session.pk).update(mac=OLD_MAC)
+        device_remove(device=old, actor=customer)
+        return LegalHoldFactory(mac=OLD_MAC, **values)
+    at_instant = session.started_at + timedelta(minutes=5)
+    if scope == "time-range":
+        values.update(starts_at=at_instant, ends_at=at_instant)
+    return LegalHoldFactory(scope="ip", mac="", ip="198.51.100.23", **values)
+
+
+HOLD_SCOPES = ["account", "mac", "past-mac", "ip", "time-range"]
+
+
+@pytest.mark.parametrize("scope", HOLD_SCOPES)
+def test_a_secret_hold_of_any_scope_hides_staff_views_until_it_ends(client, customer, scope):
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="profile")
+    hold = _hold_of_scope(customer, scope)
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="access_logs")
+
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert [e.category for e in shown if e.actor_kind == "staff"] == ["profile"]
+    assert "legal_holds" not in {e.category for e in shown}
+
+    legal_hold_lift(hold=hold, staff=hold.created_by, reason="Closed")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert {"profile", "access_logs"} <= {e.category for e in shown if e.actor_kind == "staff"}
+
+
+@pytest.mark.parametrize("scope", HOLD_SCOPES)
+def test_a_hold_of_any_scope_the_customer_may_know_of_hides_nothing_and_is_listed(client, customer, scope):
+    hold = _hold_of_scope(customer, scope, told=True)
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="access_logs")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert "access_logs" in {e.category for e in shown if e.actor_kind == "staff"}
+    held = client.get(reverse("me:data")).content.decode()
+    assert hold.authority in held  # "What we hold" lists it under Legal holds
+
+
+def test_a_secret_hold_on_someone_elses_ip_address_hides_nothing(client, customer):
+    _session(customer, started_at=timezone.now() - timedelta(days=3), ip="198.51.100.23")
+    LegalHoldFactory(scope="ip", mac="", ip="198.51.100.24", starts_at=timezone.now() - timedelta(days=30))
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="access_logs")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert "access_logs" in {e.category for e in shown if e.actor_kind == "staff"}
 
 
 # --- Admin --------------------------------------------------------------------------
