@@ -85,12 +85,14 @@ def _access_logs_export(user: User) -> Iterator[dict]:
     )
 
 
-def _held_for_receipt(subscribers: list[int]) -> tuple[HeldPart, ...]:
-    """The customer's sessions each legal hold in force keeps, for the receipt: only
-    holds the customer may be told of (a secret hold stays secret), with the date
-    the hold expires. Nothing is read when no such hold is in force."""
+def _access_logs_held(user: User) -> tuple[HeldPart, ...]:
+    """The customer's sessions each legal hold in force keeps, for the deletion page
+    and the receipt: only holds the customer may be told of (a secret hold stays
+    secret), with the date the hold expires. Nothing is read when no such hold is in
+    force."""
     scopes = held_scopes_noticeable()
-    if not scopes or not subscribers:
+    subscribers = subscribers_of(user=user) if scopes else []
+    if not subscribers:
         return ()
     expiry = dict(LegalHold.objects.filter(pk__in={s.hold_id for s in scopes}).values_list("pk", "expires_at"))
     sessions = NetworkSession.objects.filter(subscriber_id__in=subscribers)
@@ -111,7 +113,7 @@ def _access_logs_erase(user: User) -> ErasureResult:
     newest = sessions_for(user=user).values_list("started_at", flat=True).first()
     kept = DailyUsage.objects.filter(user=user).aggregate(sessions=Sum("sessions"))["sessions"] or 0
     legal_holds_pin(user_id=user.pk)  # holds on the account keep its sessions once detached
-    held = _held_for_receipt(subscribers_of(user=user))
+    held = _access_logs_held(user)
     subscribers_detach(user=user)
     deleted, _by_model = DailyUsage.objects.filter(user=user).delete()
     return ErasureResult(
@@ -169,6 +171,7 @@ register(
         erase=_access_logs_erase,
         expire=access_logs_expire,
         holds_keeping=holds_keeping_sessions,
+        held=_access_logs_held,
         order=50,
     )
 )
