@@ -8,12 +8,13 @@ wait until it ends), not in "What we hold"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from cloudportal.months import add_months
@@ -69,31 +70,111 @@ def disclosures_for(*, user: User, today: date | None = None) -> QuerySet[Disclo
     return Disclosure.objects.filter(customer=user, visible_from__lte=today).order_by("-disclosed_on", "-id")
 
 
+#: Counts below the last bound are shown as the band they fall in, never exactly: a
+#: small number could point to the few customers concerned. From it on, exactly.
+BANDS = ((0, 9), (10, 49), (50, 99))
+
+
+def band(count: int) -> str:
+    """How the transparency report shows a count: "0–9", "10–49", "50–99", then the
+    number itself from 100 on."""
+    for low, high in BANDS:
+        if low <= count <= high:
+            return f"{low}\u2013{high}"
+    return str(count)
+
+
 @dataclass(frozen=True)
-class TransparencyYear:
+class HalfYear:
+    """January to June (`half` 1) or July to December (`half` 2) of a year."""
+
     year: int
-    total: int
-    #: (kind label, count) for every kind of authority, in the kinds' order.
-    by_kind: list[tuple[str, int]]
+    half: int
+
+    @classmethod
+    def of(cls, day: date) -> HalfYear:
+        return cls(day.year, 1 if day.month <= 6 else 2)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 1 if self.half == 1 else 7, 1)
+
+    @property
+    def next(self) -> HalfYear:
+        return HalfYear(self.year, 2) if self.half == 1 else HalfYear(self.year + 1, 1)
+
+    @property
+    def previous(self) -> HalfYear:
+        return HalfYear(self.year, 1) if self.half == 2 else HalfYear(self.year - 1, 2)
+
+    @property
+    def label(self) -> str:
+        """ "January–June 2026", in the active language."""
+        if self.half == 1:
+            return gettext("January–June %(year)s") % {"year": self.year}
+        return gettext("July–December %(year)s") % {"year": self.year}
+
+    @property
+    def published_on(self) -> date:
+        """The day its report is published: TRANSPARENCY_DELAY_DAYS after it ends."""
+        return self.next.first_day + timedelta(days=settings.TRANSPARENCY_DELAY_DAYS)
 
 
-def transparency_report() -> list[TransparencyYear]:
-    """Disclosures to authorities counted by year and kind of authority, newest year
-    first. Counts only: nothing in it names or singles out a customer."""
+@dataclass(frozen=True)
+class TransparencyPeriod:
+    period: HalfYear
+    #: The total, banded (see `band`).
+    total: str
+    #: (kind label, banded count) for every kind of authority, in the kinds' order.
+    by_kind: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class TransparencyReport:
+    #: Published half-years, newest first.
+    periods: list[TransparencyPeriod]
+    #: The next half-year to be published, and when.
+    upcoming: HalfYear
+
+
+def transparency_latest(*, today: date | None = None) -> HalfYear:
+    """The newest half-year whose report is published on `today`."""
+    today = today or timezone.localdate()
+    period = HalfYear.of(today).previous
+    while period.published_on > today:
+        period = period.previous
+    return period
+
+
+def transparency_report(*, today: date | None = None) -> TransparencyReport:
+    """Disclosures to authorities per half-year and kind of authority, newest first:
+    only half-years whose report is published (ended, then TRANSPARENCY_DELAY_DAYS),
+    each from the first with a disclosure (or the latest alone), every count in its
+    band. Counts only: nothing in it names or singles out a customer; a disclosure
+    recorded today is counted nowhere before its half-year is published."""
+    today = today or timezone.localdate()
+    latest = transparency_latest(today=today)
     rows = (
-        Disclosure.objects.annotate(year=ExtractYear("disclosed_on"))
-        .values("year", "authority_kind")
+        Disclosure.objects.filter(disclosed_on__lt=latest.next.first_day)
+        .annotate(year=ExtractYear("disclosed_on"), month=ExtractMonth("disclosed_on"))
+        .values("year", "month", "authority_kind")
         .annotate(n=Count("id"))
         .order_by()
     )
-    per_year: dict[int, dict[str, int]] = {}
+    counts: dict[HalfYear, dict[str, int]] = {}
     for row in rows:
-        per_year.setdefault(row["year"], {})[row["authority_kind"]] = row["n"]
-    return [
-        TransparencyYear(
-            year=year,
-            total=sum(kinds.values()),
-            by_kind=[(label, kinds.get(value, 0)) for value, label in Disclosure.AuthorityKind.choices],
+        kinds = counts.setdefault(HalfYear(row["year"], 1 if row["month"] <= 6 else 2), {})
+        kinds[row["authority_kind"]] = kinds.get(row["authority_kind"], 0) + row["n"]
+    periods, period = [], latest
+    first = min(counts, key=lambda p: (p.year, p.half), default=latest)
+    while (period.year, period.half) >= (first.year, first.half):
+        kinds = counts.get(period, {})
+        periods.append(
+            TransparencyPeriod(
+                period=period,
+                total=band(sum(kinds.values())),
+                by_kind=[(label, band(kinds.get(value, 0))) for value, label in Disclosure.AuthorityKind.choices],
+            )
         )
-        for year, kinds in sorted(per_year.items(), reverse=True)
-    ]
+        period = period.previous
+    return TransparencyReport(periods=periods, upcoming=latest.next)
