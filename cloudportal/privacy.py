@@ -9,6 +9,8 @@ coverage test) reads the registry; nothing lists categories by hand.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -207,9 +209,29 @@ class Concealment:
     categories: frozenset[str]
 
 
+#: Concealments fixed for the duration of an erasure, by account id.
+_fixed: ContextVar[dict | None] = ContextVar("concealments_fixed", default=None)
+
+
+@contextmanager
+def activity_concealment_fixed(user):
+    """Within the block, what the customer's history conceals is what it concealed on
+    entering it: erasing the account's sessions and devices first must not make the
+    holds that concern them stop concealing (the receipt counts what the history
+    shows)."""
+    token = _fixed.set({**(_fixed.get() or {}), user.pk: activity_concealment(user)})
+    try:
+        yield
+    finally:
+        _fixed.reset(token)
+
+
 def activity_concealment(user) -> Concealment | None:
     """What the categories conceal from this customer's activity history (SPEC §4),
     or None when nothing is."""
+    fixed = _fixed.get() or {}
+    if user.pk in fixed:
+        return fixed[user.pk]
     found = [(c.key, since) for c in categories() if c.conceals_activity and (since := c.conceals_activity(user))]
     if not found:
         return None
