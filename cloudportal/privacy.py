@@ -159,8 +159,8 @@ class Category:
     #: customer's (an IP address, a MAC address they no longer have, a time range)
     #: still concerns them. None for a category no hold keeps.
     holds_keeping: Callable[[Any, list], set] | None = None
-    #: What legal holds the customer may be told of keep of their records past
-    #: their retention, for the deletion page and the erasure receipt. None when
+    #: What legal holds the customer may be told of keep of their records (how
+    #: many, until when), for the deletion page and the erasure receipt. None when
     #: nothing of this category is ever held.
     held: Callable[[Any], tuple[HeldPart, ...]] | None = None
     order: int = 100

@@ -20,6 +20,7 @@ import zipfile
 from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.test import Client
@@ -155,14 +156,19 @@ def _recent(text: str) -> bool:
 def _ids_pattern(old: str) -> str:
     """Where a row's id shows: in a URL's path or query, a form's value, an element's
     id or data attribute, data.json's account id."""
-    return rf'(?<=[/=-]){old}(?![\d.])|(?<=value="){old}(?=")|(?<=sessions="){old}(?=")|(?<="account_id": ){old}\b'
+    return (
+        rf"(?<=/devices/){old}(?=/)|(?<=/export/){old}(?=/)|(?<=device[-=]){old}\b"
+        rf'|(?<=value="){old}(?=")|(?<=sessions="){old}(?=")|(?<="account_id": ){old}\b'
+    )
 
 
 def _minutes_now() -> list[str]:
-    """The last few minutes as pages and files print them (a customer's entry made in
-    this test, the moment an export was made)."""
+    """The last few minutes as pages and files print them (an entry made in this test,
+    the moment an export was made), and the same a week on (until when it is valid)."""
     now = timezone.localtime()
-    return [date_format(now - timedelta(minutes=n), "DATETIME_FORMAT") for n in range(-1, 6)]
+    anchors = (now, now + timedelta(days=settings.EXPORT_VALID_DAYS))
+    moments = [at - timedelta(minutes=n) for at in anchors for n in range(-2, 8)]
+    return [text for m in moments for text in (date_format(m, "DATETIME_FORMAT"), f"{m:%Y-%m-%d %H:%M}")]
 
 
 def _normal(text: str, customer: Customer, ids: dict[str, str]) -> str:
@@ -242,10 +248,10 @@ def test_a_secret_hold_of_any_scope_changes_nothing_the_customer_can_see(
     a, b, _hold = _world(settings, scope, told=False)
     seen_a = _everything(a, django_capture_on_commit_callbacks)
     seen_b = _everything(b, django_capture_on_commit_callbacks)
-    assert "Held" not in seen_b["logs:list"] and "legal hold" not in seen_b["me:activity"].lower()
-    assert "5 of your sessions were erased" in seen_a["emails"]  # the sweep's notice: the same for B
     for key in seen_a:
         assert seen_b[key] == seen_a[key], key
+    assert "Held" not in seen_b["logs:list"] and "legal hold" not in seen_b["me:activity"].lower()
+    assert "5 of your sessions were erased" in seen_a["emails"]  # the sweep's notice: the same for B
 
 
 @pytest.mark.parametrize("scope", SCOPES)
