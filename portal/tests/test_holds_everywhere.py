@@ -240,14 +240,25 @@ def _everything(customer: Customer, capture) -> dict[str, object]:
     return {key: _normal(value, customer, ids) for key, value in seen.items()}
 
 
-@pytest.mark.parametrize("scope", SCOPES)
-def test_a_secret_hold_of_any_scope_changes_nothing_the_customer_can_see(
-    settings, tmp_path, django_capture_on_commit_callbacks, scope
-):
+@pytest.fixture
+def seen(settings, tmp_path, django_capture_on_commit_callbacks):
+    """seen(scope, told) -> what A and B see, and B's hold."""
     settings.ERASURE_LEDGER_PATH = tmp_path / "ledger.jsonl"
-    a, b, _hold = _world(settings, scope, told=False)
-    seen_a = _everything(a, django_capture_on_commit_callbacks)
-    seen_b = _everything(b, django_capture_on_commit_callbacks)
+
+    def world_seen(scope: str, *, told: bool):
+        a, b, hold = _world(settings, scope, told=told)
+        return (
+            _everything(a, django_capture_on_commit_callbacks),
+            _everything(b, django_capture_on_commit_callbacks),
+            hold,
+        )
+
+    return world_seen
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_secret_hold_of_any_scope_changes_nothing_the_customer_can_see(seen, scope):
+    seen_a, seen_b, _hold = seen(scope, told=False)
     for key in seen_a:
         assert seen_b[key] == seen_a[key], key
     assert "Held" not in seen_b["logs:list"] and "legal hold" not in seen_b["me:activity"].lower()
@@ -255,13 +266,8 @@ def test_a_secret_hold_of_any_scope_changes_nothing_the_customer_can_see(
 
 
 @pytest.mark.parametrize("scope", SCOPES)
-def test_a_hold_the_customer_may_know_of_says_held_everywhere(
-    settings, tmp_path, django_capture_on_commit_callbacks, scope
-):
-    settings.ERASURE_LEDGER_PATH = tmp_path / "ledger.jsonl"
-    a, b, hold = _world(settings, scope, told=True)
-    seen_a = _everything(a, django_capture_on_commit_callbacks)
-    seen_b = _everything(b, django_capture_on_commit_callbacks)
+def test_a_hold_the_customer_may_know_of_says_held_everywhere(seen, scope):
+    seen_a, seen_b, hold = seen(scope, told=True)
     assert "held" not in seen_a["export access_logs.csv"]
     assert "Held (legal hold)" in seen_b["logs:list"] and ",held\r\n" in seen_b["logs:csv"]
     assert ",held\n" in seen_b["export access_logs.csv"] and '"held"' in seen_b["export data.json"]
