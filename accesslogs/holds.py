@@ -30,7 +30,7 @@ from django.utils import timezone
 from cloudportal.sql import any_of
 from compliance.models import LegalHold
 
-from .models import Subscriber
+from .models import NetworkSession, Subscriber
 
 #: The session column each kind of scope is matched on.
 SCOPE_COLUMNS = {
@@ -160,6 +160,18 @@ def sessions_held_sql(
             params.append(scope.until)
         terms.append(term + ")")
     return "(" + " OR ".join(terms) + ")", params
+
+
+def holds_keeping_sessions(user, holds: list[LegalHold]) -> set[int]:
+    """The access logs' `holds_keeping` in the registry: the ids of those of `holds`
+    whose scope matches at least one of the customer's sessions (an IP address they
+    used, a MAC address they had, within the hold's time range), whether or not the
+    session is past its retention. One indexed EXISTS per hold: holds are few."""
+    subscribers = list(Subscriber.objects.filter(user_id=user.pk).values_list("id", flat=True))
+    if not subscribers or not holds:
+        return set()
+    mine = NetworkSession.objects.filter(subscriber_id__in=subscribers)
+    return {scope.hold_id for scope in held_scopes(holds=holds) if mine.filter(_scope_q(scope)).exists()}
 
 
 def session_is_held(session, scopes: list[HeldScope]) -> HeldScope | None:

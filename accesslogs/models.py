@@ -183,6 +183,11 @@ class DailyUsage(models.Model):
     seconds = models.PositiveBigIntegerField(_("seconds"), default=0)
     bytes_in = models.PositiveBigIntegerField(_("bytes in"), default=0)
     bytes_out = models.PositiveBigIntegerField(_("bytes out"), default=0)
+    #: Of the day's sessions, those the retention sweep erased while the day was on
+    #: the cutoff (part of it past, part not), counted as they were deleted.
+    erased = models.PositiveIntegerField(_("erased so far"), default=0, db_default=0)
+    #: Of the day's sessions, those the customer was told were erased.
+    announced = models.PositiveIntegerField(_("announced as erased"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("daily usage")

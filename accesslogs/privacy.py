@@ -14,11 +14,12 @@ from accounts.models import User
 from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, lazy_text, register
 from compliance.models import LegalHold
 
-from .holds import held_scopes_noticeable, legal_holds_pin, sessions_held_q
+from .holds import held_scopes_noticeable, holds_keeping_sessions, legal_holds_pin, sessions_held_q
 from .models import DailyUsage, NetworkSession
 from .retention import erase_on
 from .selectors import SESSION_EXPORT_COLUMNS, sessions_export_query, sessions_for, subscribers_of
 from .services import subscribers_detach
+from .shown import erasure_shown, erasure_text
 from .sweep import access_logs_expire
 
 
@@ -50,15 +51,20 @@ def _access_logs_counts(user: User) -> list[Count]:
 
 
 def _access_logs_sample(user: User) -> list[str]:
-    return [
-        f"{timezone.localtime(s.started_at):%Y-%m-%d %H:%M} · {s.site.name} · {s.ip}"
-        for s in sessions_for(user=user)[:3]
-    ]
+    """The newest three sessions, each with what /logs/ says of its erasure."""
+    noticeable = held_scopes_noticeable()
+    lines = []
+    for s in sessions_for(user=user, noticeable=noticeable)[:3]:
+        erased = erasure_shown(s, noticeable)
+        fate = _("Held (legal hold)") if erased is None else _("Erased on %(day)s") % {"day": f"{erased:%Y-%m-%d}"}
+        lines.append(f"{timezone.localtime(s.started_at):%Y-%m-%d %H:%M} · {s.site.name} · {s.ip} · {fate}")
+    return lines
 
 
 def _access_logs_export(user: User) -> Iterator[dict]:
     """One dict a session, as they are read (the embedded portal's export; PostgreSQL
     streams `sessions_export_query` instead)."""
+    noticeable = held_scopes_noticeable()
     return (
         {
             "started": s.started_at.isoformat(),
@@ -70,21 +76,23 @@ def _access_logs_export(user: User) -> Iterator[dict]:
             "site_address": s.site.address,
             "bytes_in": s.bytes_in,
             "bytes_out": s.bytes_out,
-            "erased_on": erase_on(s.started_at).isoformat(),
+            "erased_on": erasure_text(s, noticeable),
         }
-        for s in sessions_for(user=user)
+        for s in sessions_for(user=user, noticeable=noticeable)
         .select_related("subscriber")
         .order_by("started_at", "id")
         .iterator(chunk_size=2000)
     )
 
 
-def _held_for_receipt(subscribers: list[int]) -> tuple[HeldPart, ...]:
-    """The customer's sessions each legal hold in force keeps, for the receipt: only
-    holds the customer may be told of (a secret hold stays secret), with the date
-    the hold expires. Nothing is read when no such hold is in force."""
+def _access_logs_held(user: User) -> tuple[HeldPart, ...]:
+    """The customer's sessions each legal hold in force keeps, for the deletion page
+    and the receipt: only holds the customer may be told of (a secret hold stays
+    secret), with the date the hold expires. Nothing is read when no such hold is in
+    force."""
     scopes = held_scopes_noticeable()
-    if not scopes or not subscribers:
+    subscribers = subscribers_of(user=user) if scopes else []
+    if not subscribers:
         return ()
     expiry = dict(LegalHold.objects.filter(pk__in={s.hold_id for s in scopes}).values_list("pk", "expires_at"))
     sessions = NetworkSession.objects.filter(subscriber_id__in=subscribers)
@@ -105,7 +113,7 @@ def _access_logs_erase(user: User) -> ErasureResult:
     newest = sessions_for(user=user).values_list("started_at", flat=True).first()
     kept = DailyUsage.objects.filter(user=user).aggregate(sessions=Sum("sessions"))["sessions"] or 0
     legal_holds_pin(user_id=user.pk)  # holds on the account keep its sessions once detached
-    held = _held_for_receipt(subscribers_of(user=user))
+    held = _access_logs_held(user)
     subscribers_detach(user=user)
     deleted, _by_model = DailyUsage.objects.filter(user=user).delete()
     return ErasureResult(
@@ -162,6 +170,8 @@ register(
         export_bulk=lambda user: sessions_export_query(user=user),
         erase=_access_logs_erase,
         expire=access_logs_expire,
+        holds_keeping=holds_keeping_sessions,
+        held=_access_logs_held,
         order=50,
     )
 )

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict
 
-from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
 from cloudportal.privacy import BulkExport
 
-from .holds import HeldScope, held_scopes_noticeable, sessions_held_q
+from .holds import HeldScope, held_scopes_noticeable
 from .models import DailyUsage, NetworkSession, Site, Subscriber
-from .retention import retention_cutoff
+from .shown import erasure_text_sql, sessions_shown_q, sessions_shown_sql
 
 PAGE_SIZE = 50
 #: Largest value of a bigint primary key.
@@ -81,12 +80,7 @@ def sessions_for(
     local day it started on, as in the daily usage rollup."""
     if subscribers is None:
         subscribers = subscribers_of(user=user)
-    if noticeable is None:
-        noticeable = held_scopes_noticeable()
-    kept = Q(started_at__gte=retention_cutoff())
-    if noticeable:
-        kept |= sessions_held_q(scopes=noticeable)
-    sessions = NetworkSession.objects.filter(kept, subscriber_id__in=subscribers)
+    sessions = NetworkSession.objects.filter(sessions_shown_q(noticeable=noticeable), subscriber_id__in=subscribers)
     if filters.mac:
         sessions = sessions.filter(mac=filters.mac)
     if filters.date_from:
@@ -229,9 +223,9 @@ def usage_totals(*, user: User, filters: SessionFilters = NO_FILTERS) -> UsageTo
 
 # --- Export -------------------------------------------------------------------
 
-#: The columns of a customer's sessions in their data export, in order, as SQL.
-#: `erased_on` is `retention.erase_on` in SQL: the start plus the retention months,
-#: counted in UTC as `add_months` does, as a local date (parameters: months, zone).
+#: The columns of a customer's sessions in their data export, in order, as SQL, but
+#: the last, `erased_on`, which comes from `shown.erasure_text_sql` (its parameters
+#: first).
 SESSION_EXPORT_SELECT = (
     ("started", "s.started_at"),
     ("ended", "s.ended_at"),
@@ -242,14 +236,10 @@ SESSION_EXPORT_SELECT = (
     ("site_address", "site.address"),
     ("bytes_in", "s.bytes_in"),
     ("bytes_out", "s.bytes_out"),
-    (
-        "erased_on",
-        "(((s.started_at AT TIME ZONE 'UTC') + make_interval(months => %s)) AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
-    ),
 )
 
 
-SESSION_EXPORT_COLUMNS = tuple(name for name, _expression in SESSION_EXPORT_SELECT)
+SESSION_EXPORT_COLUMNS = (*(name for name, _expression in SESSION_EXPORT_SELECT), "erased_on")
 #: Free text, which the CSV file protects from spreadsheets (`csv_cells`).
 SESSION_EXPORT_TEXT = frozenset({"email_as_recorded", "site", "site_address"})
 
@@ -260,17 +250,20 @@ def sessions_export_query(*, user: User) -> BulkExport:
     oldest address first, each oldest session first. A query per subscriber reads
     the (subscriber, started_at, id) index in order; one for all of them would sort
     every row. The one place the export reads sessions, so only this changes with
-    the schema."""
+    the schema. Which sessions, and what `erased_on` says, come from `shown`, as on
+    /logs/."""
+    noticeable = held_scopes_noticeable()
+    erased_on, erased_on_params = erasure_text_sql(alias="s", noticeable=noticeable)
+    shown, shown_params = sessions_shown_sql(alias="s", noticeable=noticeable)
     source = (
         f"FROM {NetworkSession._meta.db_table} s "  # noqa: S608 - table names from the models
         f"JOIN {Site._meta.db_table} site ON site.id = s.site_id "
         f"JOIN {Subscriber._meta.db_table} sub ON sub.id = s.subscriber_id "
-        "WHERE s.subscriber_id = %s ORDER BY s.started_at, s.id"
+        f"WHERE s.subscriber_id = %s AND {shown} ORDER BY s.started_at, s.id"
     )
-    months, zone = settings.ACCESS_LOG_RETENTION_MONTHS, settings.TIME_ZONE
     return BulkExport(
-        select=SESSION_EXPORT_SELECT,
+        select=(*SESSION_EXPORT_SELECT, ("erased_on", erased_on)),
         text=SESSION_EXPORT_TEXT,
         source=source,
-        parts=tuple((months, zone, subscriber) for subscriber in subscribers_of(user=user)),
+        parts=tuple((*erased_on_params, subscriber, *shown_params) for subscriber in subscribers_of(user=user)),
     )

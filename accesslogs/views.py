@@ -32,10 +32,10 @@ from cloudportal.csv_cells import csv_text
 from devices.selectors import devices_for
 
 from .forms import SessionFilterForm
-from .holds import HeldScope, held_scopes_noticeable, session_is_held
+from .holds import HeldScope, held_scopes_noticeable
 from .models import NetworkSession
-from .retention import erase_on
 from .selectors import CursorError, session_page, sessions_for, usage_totals
+from .shown import erasure_shown, erasure_text
 from .templatetags.access_logs import duration_formatter, size_formatter
 
 TEMPLATE = "accesslogs/session_list.html"
@@ -139,10 +139,10 @@ def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str], not
         place = escape(site.name)
         if site.address:
             place += f'<br><span class="meta">{escape(site.address)}</span>'
-        if noticeable and session_is_held(session, noticeable):
+        erased = erasure_shown(session, noticeable)
+        if erased is None:
             erased_cell = f'<td class="held">{held}</td>'
         else:
-            erased = erase_on(session.started_at)
             erased_cell = f'<td><time datetime="{erased.isoformat()}">{day_text(erased)}</time></td>'
         rows.append(
             f"<tr><td>{moment(session.started_at)}</td><td>{moment(session.ended_at)}</td>"
@@ -169,7 +169,6 @@ def csv_rows(
     session under a hold the customer may be told of has "held" for its erase date."""
     yield list(CSV_COLUMNS)
     for session in sessions:
-        held = noticeable and session_is_held(session, noticeable)
         yield [
             timezone.localtime(session.started_at).isoformat(),
             timezone.localtime(session.ended_at).isoformat(),
@@ -181,7 +180,7 @@ def csv_rows(
             csv_text(session.site.address),
             session.bytes_in,
             session.bytes_out,
-            "held" if held else erase_on(session.started_at).isoformat(),
+            erasure_text(session, noticeable),
         ]
 
 

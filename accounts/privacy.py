@@ -23,7 +23,7 @@ from cloudportal.privacy import (
 )
 
 from .models import ActivityEvent, DataRequest, Profile, User
-from .selectors import profile_rows
+from .selectors import activity_for, profile_rows
 from .services import PREFERENCE_FIELDS, activity_record, deletion_notice_send
 
 #: Answered data requests are kept this long after their answer.
@@ -242,6 +242,8 @@ register(
 
 
 def _activity_export(user: User) -> list[dict]:
+    """The history as /me/activity/ shows it: what a secret legal hold conceals for now
+    stays out (`activity_for`), here as everywhere else."""
     return [
         {
             "when": e.created_at.isoformat(),
@@ -251,15 +253,22 @@ def _activity_export(user: User) -> list[dict]:
             "by": e.actor_kind,
             "note": e.note,
         }
-        for e in ActivityEvent.objects.filter(user=user).order_by("created_at").iterator()
+        for e in activity_for(user=user).order_by("created_at", "id").iterator()
     ]
 
 
 def _activity_sample(user: User) -> list[str]:
     return [
-        f"{e.created_at:%Y-%m-%d %H:%M} · {e.get_action_display()} · {e.category}"
-        for e in ActivityEvent.objects.filter(user=user)[:3]
+        f"{e.created_at:%Y-%m-%d %H:%M} · {e.get_action_display()} · {e.category}" for e in activity_for(user=user)[:3]
     ]
+
+
+def _activity_erase(user: User) -> ErasureResult:
+    """Every entry goes; the receipt counts those the customer could see (a secret
+    hold's entries and the staff views it concealed are not told of here either)."""
+    shown = activity_for(user=user).count()
+    ActivityEvent.objects.filter(user=user).delete()
+    return ErasureResult(deleted={gettext_noop("activity events"): shown})
 
 
 register(
@@ -277,10 +286,10 @@ register(
         correct_url="me:requests",
         models=("accounts.ActivityEvent",),
         columns=("when", "action", "category", "fields", "by", "note"),
-        counts=lambda user: [Count(_("events"), ActivityEvent.objects.filter(user=user).count())],
+        counts=lambda user: [Count(_("events"), activity_for(user=user).count())],
         sample=_activity_sample,
         export=_activity_export,
-        erase=lambda user: erase_rows(gettext_noop("activity events"), ActivityEvent.objects.filter(user=user)),
+        erase=_activity_erase,
         order=70,
     )
 )

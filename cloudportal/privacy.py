@@ -9,6 +9,8 @@ coverage test) reads the registry; nothing lists categories by hand.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -152,6 +154,15 @@ class Category:
     #: category's own entries, stay out of the customer's activity history. None
     #: when nothing is concealed.
     conceals_activity: Callable[[Any], Any] | None = None
+    #: Which of the given legal holds keep some of the customer's records of this
+    #: category, as a set of their ids: how a hold on no account or device of the
+    #: customer's (an IP address, a MAC address they no longer have, a time range)
+    #: still concerns them. None for a category no hold keeps.
+    holds_keeping: Callable[[Any, list], set] | None = None
+    #: What legal holds the customer may be told of keep of their records (how
+    #: many, until when), for the deletion page and the erasure receipt. None when
+    #: nothing of this category is ever held.
+    held: Callable[[Any], tuple[HeldPart, ...]] | None = None
     order: int = 100
 
 
@@ -198,13 +209,45 @@ class Concealment:
     categories: frozenset[str]
 
 
+#: Concealments fixed for the duration of an erasure, by account id.
+_fixed: ContextVar[dict | None] = ContextVar("concealments_fixed", default=None)
+
+
+@contextmanager
+def activity_concealment_fixed(user):
+    """Within the block, what the customer's history conceals is what it concealed on
+    entering it: erasing the account's sessions and devices first must not make the
+    holds that concern them stop concealing (the receipt counts what the history
+    shows)."""
+    token = _fixed.set({**(_fixed.get() or {}), user.pk: activity_concealment(user)})
+    try:
+        yield
+    finally:
+        _fixed.reset(token)
+
+
 def activity_concealment(user) -> Concealment | None:
     """What the categories conceal from this customer's activity history (SPEC §4),
     or None when nothing is."""
+    fixed = _fixed.get() or {}
+    if user.pk in fixed:
+        return fixed[user.pk]
     found = [(c.key, since) for c in categories() if c.conceals_activity and (since := c.conceals_activity(user))]
     if not found:
         return None
     return Concealment(since=min(since for _key, since in found), categories=frozenset(key for key, _since in found))
+
+
+def holds_keeping(user, holds: list) -> set:
+    """The ids of those of `holds` that keep some of the customer's records, as the
+    categories holds can keep say (compliance cannot read sessions: they are a floor
+    above it)."""
+    found: set = set()
+    if holds:
+        for c in categories():
+            if c.holds_keeping is not None:
+                found |= c.holds_keeping(user, holds)
+    return found
 
 
 @lru_cache(maxsize=64)

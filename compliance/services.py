@@ -177,7 +177,8 @@ def legal_holds_expire(*, now: datetime) -> int:
 def disclosure_record(*, staff: User, **values) -> Disclosure:
     """Record a disclosure made to an authority. The customer sees it on
     /me/disclosures/ from `visible_from`, and nothing else tells them before (no
-    history entry, no email); the transparency page counts it at once."""
+    history entry, no email); the transparency page counts it once its half-year is
+    published."""
     disclosure = Disclosure(created_by=staff, created_at=timezone.now(), **values)
     disclosure.full_clean(exclude=["created_by"])
     disclosure.save()

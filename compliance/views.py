@@ -1,13 +1,14 @@
 """/me/disclosures/ (the customer's own, once they may see them) and
-/privacy/transparency/ (public yearly counts)."""
+/privacy/transparency/ (public counts per half-year, once published)."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .models import Disclosure
-from .selectors import disclosures_for, transparency_report
+from .selectors import BANDS, band, disclosures_for, transparency_report
 
 
 @login_required
@@ -18,5 +19,11 @@ def disclosures(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def transparency(request: HttpRequest) -> HttpResponse:
-    context = {"years": transparency_report(), "kinds": [label for _value, label in Disclosure.AuthorityKind.choices]}
+    context = {
+        "report": transparency_report(),
+        "kinds": [label for _value, label in Disclosure.AuthorityKind.choices],
+        "bands": [band(low) for low, _high in BANDS],
+        "exact_from": BANDS[-1][1] + 1,
+        "delay_days": settings.TRANSPARENCY_DELAY_DAYS,
+    }
     return render(request, "compliance/transparency.html", context)

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
 from cloudportal.outbox import absolute_url, email_queue
-from cloudportal.privacy import Category, Count, ErasureResult, categories
+from cloudportal.privacy import Category, Count, ErasureResult, HeldPart, activity_concealment_fixed, categories
 
 from .grace import erasure_grace
 from .ledger import LedgerLine, email_hash, ledger_file_append
@@ -45,11 +45,16 @@ CANCEL_SALT = "erasure.cancel"
 class ErasurePreview:
     category: Category
     counts: list[Count]
+    #: What holds the customer may be told of keep longer (as the receipt will say).
+    held: tuple[HeldPart, ...] = ()
 
 
 def erasure_preview(*, user: User) -> list[ErasurePreview]:
-    """Each registry category with the customer's counts, for the confirmation page."""
-    return [ErasurePreview(category=c, counts=c.counts(user)) for c in categories()]
+    """Each registry category with the customer's counts, and what legal holds they may
+    know of keep, for the confirmation page."""
+    return [
+        ErasurePreview(category=c, counts=c.counts(user), held=c.held(user) if c.held else ()) for c in categories()
+    ]
 
 
 # --- Ask, cancel ----------------------------------------------------------------
@@ -164,7 +169,8 @@ class ErasedCategory:
 
 def _erase_everything(user: User) -> list[ErasedCategory]:
     """Every registry category's erase, then the account row (and what cascades)."""
-    done = [ErasedCategory(category=c, result=c.erase(user)) for c in categories()]
+    with activity_concealment_fixed(user):
+        done = [ErasedCategory(category=c, result=c.erase(user)) for c in categories()]
     User.objects.filter(pk=user.pk).delete()
     return done
 

@@ -235,6 +235,11 @@ ACCESS_LOG_PARTITIONS_AHEAD = env.int("ACCESS_LOG_PARTITIONS_AHEAD", default=3)
 #: Largest request body accepted by POST /api/ingest/sessions, in bytes.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=64 * 1024 * 1024)
 
+# --- Legal holds and disclosures ---------------------------------------------
+
+#: The transparency report of a half-year is published this many days after it ends.
+TRANSPARENCY_DELAY_DAYS = env.int("TRANSPARENCY_DELAY_DAYS", default=30)
+
 # --- Privacy statement --------------------------------------------------------
 
 #: A material change to the statement is announced at least this many days ahead.

@@ -1,6 +1,7 @@
 """A disclosure in Chromium: a Privacy officer records it in the admin with the day
 from which the customer may see it; the customer sees it on /me/disclosures/ from that
-day and not before; the public transparency page counts it at once."""
+day and not before; the public transparency page counts it only once its half-year
+is over and the delay has passed, in a band."""
 
 from datetime import timedelta
 from types import SimpleNamespace
@@ -47,12 +48,24 @@ def test_a_disclosure_recorded_in_the_admin_shows_to_the_customer_from_its_date(
     page.goto(f"{portal.url}/")
     sign_out(page, portal.url)
 
-    # The public transparency page counts it at once, without naming anyone.
+    # The public transparency page does not count it while its half-year runs...
+    half = selectors.HalfYear.of(today)
     page.goto(f"{portal.url}/privacy/transparency/")
-    row = page.locator(f'tr[data-year="{today.year}"]')
-    expect(row.locator("[data-total]")).to_have_text("1")
+    expect(page.locator(f'tr[data-period="{half.year}-{half.half}"]')).to_have_count(0)
+    expect(page.locator("main")).to_contain_text(f"The counts for {half.label} will be published on")
+    # ...and counts it, in a band and without naming anyone, once it is published.
+    clock = SimpleNamespace(now=timezone.now, localdate=lambda: half.published_on)
+    monkeypatch.setattr(selectors, "timezone", clock)
+    page.reload()
+    row = page.locator(f'tr[data-period="{half.year}-{half.half}"]')
+    expect(row.locator("[data-total]")).to_have_text("0–9")
+    expect(page.locator("main")).to_contain_text("How we count")
     expect(page.locator("main")).not_to_contain_text(customer.email)
     assert _serious(page) == []
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    monkeypatch.undo()
 
     # Before its visible-from day, the customer does not see it.
     sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)

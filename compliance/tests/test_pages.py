@@ -4,7 +4,8 @@ forbids notice never reveals."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
@@ -19,9 +20,10 @@ from accounts.models import ActivityEvent
 from accounts.services import staff_view_record
 from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
 from cloudportal.months import add_months
+from compliance import selectors
 from compliance.models import Disclosure, LegalHold, LegalHoldEvent
 from compliance.services import legal_hold_lift
-from devices.services import device_add
+from devices.services import device_add, device_remove
 
 from .factories import DisclosureFactory, LegalHoldFactory, PrivacyOfficerFactory
 
@@ -59,17 +61,74 @@ def test_disclosures_need_sign_in(client):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_the_transparency_page_counts_every_disclosure_by_year_and_kind_of_authority(client):
-    this_year = timezone.localdate().replace(month=6, day=1)
-    last_year = this_year.replace(year=this_year.year - 1)
-    for kind, day in (("police", this_year), ("police", this_year), ("court", this_year), ("tax", last_year)):
-        DisclosureFactory(authority_kind=kind, disclosed_on=day, visible_from=None)
+def _on(monkeypatch, day):
+    """The portal's clock on `day` for the transparency page."""
+    clock = SimpleNamespace(now=timezone.now, localdate=lambda: day)
+    monkeypatch.setattr(selectors, "timezone", clock)
+
+
+def _many(count: int, *, day, kind="police"):
+    officer = PrivacyOfficerFactory()
+    Disclosure.objects.bulk_create(
+        Disclosure(
+            data_disclosed="Sessions",
+            recipient="Brigade",
+            authority_kind=kind,
+            legal_basis="Art. 60-1",
+            disclosed_on=day,
+            created_by=officer,
+        )
+        for _n in range(count)
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [(0, "0–9"), (1, "0–9"), (9, "0–9"), (10, "10–49"), (49, "10–49"), (50, "50–99"), (99, "50–99"), (100, "100")],
+)
+def test_small_counts_are_shown_in_bands(count, shown):
+    assert selectors.band(count) == shown
+
+
+def test_a_disclosure_is_counted_only_once_its_half_year_is_over_and_the_delay_has_passed(
+    client, monkeypatch, settings
+):
+    settings.TRANSPARENCY_DELAY_DAYS = 30
+    today = date(2026, 12, 3)
+    _many(12, day=today, kind="court")  # 12: shown as "10–49" once counted, so it cannot hide in "0–9"
+    _many(3, day=date(2026, 5, 2))
+    published = date(2027, 1, 31)  # 1 January, and 30 days
+    for day in (today, date(2026, 12, 31), date(2027, 1, 1), published - timedelta(days=1)):
+        _on(monkeypatch, day)
+        body = client.get(reverse("transparency")).content.decode()
+        table = body[body.index("<table") : body.index("</table>")]
+        assert "10–49" not in table and 'data-period="2026-2"' not in table, day
+        assert 'data-period="2026-1"' in body and "January–June 2026" in body
+        assert "The counts for July–December 2026 will be published on Jan. 31, 2027." in body
+
+    _on(monkeypatch, published)
     response = client.get(reverse("transparency"))
-    assert response.status_code == 200
-    years = response.context["years"]
-    assert [(y.year, y.total) for y in years] == [(this_year.year, 3), (last_year.year, 1)]
-    kinds = dict(years[0].by_kind)
-    assert kinds[Disclosure.AuthorityKind.POLICE.label] == 2 and kinds[Disclosure.AuthorityKind.COURT.label] == 1
+    report = response.context["report"]
+    assert [(p.period.label, p.total) for p in report.periods] == [
+        ("July–December 2026", "10–49"),
+        ("January–June 2026", "0–9"),
+    ]
+    kinds = dict(report.periods[0].by_kind)
+    assert kinds[Disclosure.AuthorityKind.COURT.label] == "10–49"
+    assert kinds[Disclosure.AuthorityKind.POLICE.label] == "0–9"  # none, and it does not say so
+    body = response.content.decode()
+    assert "How we count" in body and "0–9, 10–49, 50–99" in body and "30 days after it ends" in body
+
+
+def test_a_large_count_is_exact_and_the_page_is_in_french(client, monkeypatch):
+    _many(120, day=date(2025, 8, 1), kind="tax")
+    _on(monkeypatch, date(2026, 12, 3))
+    client.cookies["django_language"] = "fr"
+    response = client.get(reverse("transparency"), HTTP_ACCEPT_LANGUAGE="fr")
+    body = response.content.decode()
+    row = next(p for p in response.context["report"].periods if p.period == selectors.HalfYear(2025, 2))
+    assert row.total == "120" and dict(row.by_kind)[str(Disclosure.AuthorityKind.TAX.label)] == "120"
+    assert "juillet–décembre 2025" in body and "Comment nous comptons" in body
 
 
 # --- /logs/ -------------------------------------------------------------------------
@@ -144,6 +203,68 @@ def test_staff_activity_stays_hidden_while_a_hold_that_forbids_notice_lasts(clie
     shown = client.get(reverse("me:activity")).context["page"].object_list
     assert {e.category for e in shown if e.actor_kind == "staff"} == {"profile", "access_logs", "legal_holds"}
     assert ActivityEvent.objects.filter(user=customer, category="legal_holds").count() == 2
+
+
+OLD_MAC = "02:CC:00:00:00:99"
+
+
+def _hold_of_scope(customer, scope: str, *, told: bool = False) -> LegalHold:
+    """A hold of each kind that concerns the customer through their sessions: on their
+    account; on the MAC address of a device they have; on the MAC address of a device
+    they removed; on an IP address they used; on that IP address at one instant only
+    (a time range: "who used this address at 14:05?")."""
+    now = timezone.now()
+    session = _session(customer, started_at=now - timedelta(days=3), ip="198.51.100.23")
+    values = {"customer_may_be_told": told, "starts_at": now - timedelta(days=30)}
+    if scope == "account":
+        return LegalHoldFactory(scope="account", account=customer, mac="", **values)
+    if scope == "mac":
+        return LegalHoldFactory(mac=MAC, **values)
+    if scope == "past-mac":
+        old = device_add(user=customer, mac=OLD_MAC, label="Old phone")
+        NetworkSession.objects.filter(pk=session.pk).update(mac=OLD_MAC)
+        device_remove(device=old, actor=customer)
+        return LegalHoldFactory(mac=OLD_MAC, **values)
+    at_instant = session.started_at + timedelta(minutes=5)
+    if scope == "time-range":
+        values.update(starts_at=at_instant, ends_at=at_instant)
+    return LegalHoldFactory(scope="ip", mac="", ip="198.51.100.23", **values)
+
+
+HOLD_SCOPES = ["account", "mac", "past-mac", "ip", "time-range"]
+
+
+@pytest.mark.parametrize("scope", HOLD_SCOPES)
+def test_a_secret_hold_of_any_scope_hides_staff_views_until_it_ends(client, customer, scope):
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="profile")
+    hold = _hold_of_scope(customer, scope)
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="access_logs")
+
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert [e.category for e in shown if e.actor_kind == "staff"] == ["profile"]
+    assert "legal_holds" not in {e.category for e in shown}
+
+    legal_hold_lift(hold=hold, staff=hold.created_by, reason="Closed")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert {"profile", "access_logs"} <= {e.category for e in shown if e.actor_kind == "staff"}
+
+
+@pytest.mark.parametrize("scope", HOLD_SCOPES)
+def test_a_hold_of_any_scope_the_customer_may_know_of_hides_nothing_and_is_listed(client, customer, scope):
+    hold = _hold_of_scope(customer, scope, told=True)
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="access_logs")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert "access_logs" in {e.category for e in shown if e.actor_kind == "staff"}
+    held = client.get(reverse("me:data")).content.decode()
+    assert hold.authority in held  # "What we hold" lists it under Legal holds
+
+
+def test_a_secret_hold_on_someone_elses_ip_address_hides_nothing(client, customer):
+    _session(customer, started_at=timezone.now() - timedelta(days=3), ip="198.51.100.23")
+    LegalHoldFactory(scope="ip", mac="", ip="198.51.100.24", starts_at=timezone.now() - timedelta(days=30))
+    staff_view_record(user=customer, staff=StaffUserFactory(), category="access_logs")
+    shown = client.get(reverse("me:activity")).context["page"].object_list
+    assert "access_logs" in {e.category for e in shown if e.actor_kind == "staff"}
 
 
 # --- Admin --------------------------------------------------------------------------

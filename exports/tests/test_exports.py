@@ -83,7 +83,7 @@ def test_the_export_holds_every_category_with_its_counts_and_a_manifest_that_mat
     record = dict(zip(sessions["columns"], row, strict=True))
     [expected] = list(privacy.category("access_logs").export(user))
     assert record["site"] == "Gare de Lyon" and record["email_as_recorded"] == user.email
-    assert record["erased_on"] == expected["erased_on"] == erase_on(timezone.now() - timedelta(hours=2)).isoformat()
+    assert record["erased_on"] == expected["erased_on"] == "held"  # _fill's hold on the account may be told of
     assert record["bytes_in"] == expected["bytes_in"]
     profile = dict(
         zip(data["categories"]["profile"]["columns"], data["categories"]["profile"]["records"][0], strict=True)
@@ -257,3 +257,59 @@ def test_the_export_page_says_ready_or_being_prepared_never_both(client, django_
     response = client.post(reverse("me:export"), follow=True)  # queued: the task runs after the commit
     page = response.content.decode()
     assert "Your export is being prepared" in page and "Your export is ready" not in page
+
+
+def _archive_sessions(export) -> tuple[list[dict], list[dict]]:
+    """The access logs of an export: data.json's records and the CSV's rows, as dicts."""
+    with zipfile.ZipFile(export_path(export)) as zf:
+        data = json.loads(zf.read("data.json"))
+        rows = list(csv.DictReader(io.StringIO(zf.read("access_logs.csv").decode())))
+    part = data["categories"]["access_logs"]
+    return [dict(zip(part["columns"], r, strict=True)) for r in part["records"]], rows
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["hold-the-customer-may-know-of", "secret-hold"])
+def test_the_export_says_held_exactly_where_logs_does(client, django_capture_on_commit_callbacks, settings, told):
+    """One truth for each session: the export's data.json and CSV (COPY on PostgreSQL,
+    and the registry's rows), /logs/ and its CSV say "held" for the sessions a hold the
+    customer may know of keeps, and the erase date for the others; a secret hold
+    changes nothing, and a session past its retention it keeps is in none of them."""
+    from accesslogs.tests.factories import CollectorFactory, sessions_record
+    from compliance.tests.factories import LegalHoldFactory
+    from devices.services import device_add
+
+    user = VerifiedUserFactory()
+    device_add(user=user, mac="02:00:00:00:AB:01", label="Phone")
+    now = timezone.now()
+    sessions_record(
+        CollectorFactory(),
+        [
+            {"mac": "02:00:00:00:AB:01", "site": "Old", "started_at": now - timedelta(days=70)},
+            {"mac": "02:00:00:00:AB:01", "site": "Held", "started_at": now - timedelta(days=20)},
+            {"mac": "02:00:00:00:AB:01", "site": "Recent", "started_at": now - timedelta(days=2)},
+        ],
+    )
+    LegalHoldFactory(
+        mac="02:00:00:00:AB:01",
+        starts_at=now - timedelta(days=80),
+        ends_at=now - timedelta(days=10),
+        customer_may_be_told=told,
+    )
+    settings.ACCESS_LOG_RETENTION_MONTHS = 2  # the oldest session is now past its retention
+    export, _expected = built_export(user, django_capture_on_commit_callbacks)
+    records, rows = _archive_sessions(export)
+    python = list(privacy.category("access_logs").export(user))
+    client.force_login(user)
+    logs_csv = list(csv.DictReader(io.StringIO(b"".join(client.get(reverse("logs:csv")).streaming_content).decode())))
+
+    def ordinary(days: int) -> str:
+        return erase_on(now - timedelta(days=days)).isoformat()
+
+    expected = {"Held": "held", "Recent": ordinary(2)} if told else {"Recent": ordinary(2)}
+    if told:
+        expected["Old"] = "held"
+    else:
+        expected["Held"] = ordinary(20)
+    for source in (records, rows, python):
+        assert {r["site"]: r["erased_on"] for r in source} == expected
+    assert {r["site"]: r["erased_on"] for r in logs_csv} == expected

@@ -111,6 +111,83 @@ def test_sessions_13_months_old_are_erased_11_months_old_kept_and_the_customer_t
     assert again.notices == 0 and SweepRun.objects.count() == 2
 
 
+def _notices(user) -> list[str]:
+    """The notes of the customer's "sessions erased" history entries, oldest first."""
+    entries = ActivityEvent.objects.filter(user=user, category="access_logs", action="deleted")
+    return list(entries.order_by("created_at", "id").values_list("note", flat=True))
+
+
+def test_the_notice_gives_the_number_erased_also_on_the_boundary_day(customer, cutoff, sweep_now):
+    """The sweep erases what started before the cutoff, to the minute; the day the
+    cutoff falls on was counted from the daily rollup only once the day was over, so
+    the notice said fewer than were erased, and the next sweep's said more."""
+    _record(
+        thirteen=dict(mac=MAC_A, started_at=add_months(sweep_now, -13)),
+        same_day_before=dict(mac=MAC_A, started_at=cutoff - timedelta(hours=2)),
+        same_day_before_too=dict(mac=MAC_B, started_at=cutoff - timedelta(hours=1)),
+        same_day_after=dict(mac=MAC_A, started_at=cutoff + timedelta(hours=1)),
+    )
+    run = retention_sweep(now=sweep_now)
+    assert run.counts["access_logs"]["sessions deleted"] == 2  # the boundary month's, row by row
+    assert _notices(customer) == ["3 sessions older than 12 months"]
+    [email] = OutboundEmail.objects.filter(to=customer.email, template="emails/sessions_erased")
+    assert "3 of your sessions were erased" in email.subject
+
+    retention_sweep(now=sweep_now)  # twice: nothing more erased, nothing more told
+    assert _notices(customer) == ["3 sessions older than 12 months"]
+    later = retention_sweep(now=sweep_now + timedelta(days=1))
+    assert later.counts["access_logs"]["sessions deleted"] == 1
+    assert _notices(customer) == ["3 sessions older than 12 months", "1 session older than 12 months"]
+    retention_sweep(now=sweep_now + timedelta(days=3))
+    assert len(_notices(customer)) == 2
+    assert not DailyUsage.objects.filter(user=customer, day__lte=timezone.localdate(cutoff)).exists()
+
+
+def test_the_notice_counts_the_first_hours_of_a_local_day_in_the_month_dropped_whole(customer):
+    """Paris is ahead of UTC: the first hour of a local day that begins a month is in
+    the month before's partition, dropped whole by the sweep whose cutoff falls that
+    morning."""
+    first = month_start_utc(add_months(timezone.now(), -2))
+    cutoff = first + timedelta(minutes=45)  # 01:45 or 02:45 in Paris, on the 1st
+    _record(
+        last_hour_before=dict(mac=MAC_A, started_at=first - timedelta(minutes=30)),  # the 1st in Paris
+        first_minutes=dict(mac=MAC_A, started_at=first + timedelta(minutes=10)),
+        after=dict(mac=MAC_B, started_at=cutoff + timedelta(minutes=30)),
+        day_before=dict(mac=MAC_B, started_at=first - timedelta(hours=30)),
+    )
+    run = retention_sweep(now=add_months(cutoff, 12))
+    assert run.counts["access_logs"]["partitions dropped"] >= 1
+    assert run.counts["access_logs"]["sessions deleted"] == 1
+    assert _notices(customer) == ["3 sessions older than 12 months"]
+    retention_sweep(now=add_months(cutoff, 12) + timedelta(days=1))
+    assert _notices(customer) == ["3 sessions older than 12 months", "1 session older than 12 months"]
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["hold-the-customer-may-know-of", "secret-hold"])
+def test_held_sessions_are_told_erased_when_the_customer_sees_them_go(customer, cutoff, sweep_now, told):
+    """A hold the customer may know of keeps its sessions on /logs/, held: they are not
+    counted as erased until they are, after the hold. A secret hold changes nothing the
+    customer is told: its sessions are counted the day they would have gone, and not
+    again when they do."""
+    _record(
+        thirteen=dict(mac=MAC_A, started_at=add_months(sweep_now, -13)),
+        held_old=dict(mac=MAC_B, started_at=add_months(sweep_now, -13)),
+        held_same_day=dict(mac=MAC_B, started_at=cutoff - timedelta(hours=1)),
+        free_same_day=dict(mac=MAC_A, started_at=cutoff - timedelta(hours=2)),
+    )
+    hold = LegalHoldFactory(mac=MAC_B, starts_at=add_months(sweep_now, -14), customer_may_be_told=told)
+    retention_sweep(now=sweep_now)
+    retention_sweep(now=sweep_now + timedelta(hours=1))
+    first = "2 sessions older than 12 months" if told else "4 sessions older than 12 months"
+    assert _notices(customer) == [first]
+    retention_sweep(now=sweep_now + timedelta(days=1))
+    assert _notices(customer) == [first]
+    legal_hold_lift(hold=hold, staff=hold.created_by, reason="Closed")
+    retention_sweep(now=sweep_now + timedelta(days=2))
+    assert not NetworkSession.objects.filter(subscriber__user=customer, started_at__lt=cutoff).exists()
+    assert _notices(customer) == ([first, "2 sessions older than 12 months"] if told else [first])
+
+
 def test_a_customer_who_turned_notices_off_gets_no_email_but_the_history_entry(customer, sweep_now):
     customer.email_deletion_notices = False
     customer.save()
