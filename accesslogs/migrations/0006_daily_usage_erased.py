@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accesslogs', '0004_session_time_brin'),
+        ('accesslogs', '0005_lookup_indexes'),
     ]
 
     operations = [
