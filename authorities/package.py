@@ -124,6 +124,13 @@ def disclosure_package_build(*, package_id: int) -> DisclosurePackage | None:
         raise
     now = timezone.now()
     with transaction.atomic():
+        # The request's row first, as closing the request takes it: closing while the
+        # package is built then waits here or is waited for, never deadlocks.
+        request = AuthorityRequest.objects.select_for_update().get(pk=package.request_id)
+        still = DisclosurePackage.objects.select_for_update().filter(pk=package_id, status=Status.BUILDING)
+        if request.closed_at is not None or not still.exists():
+            final.unlink(missing_ok=True)  # closed (or expired) meanwhile: nothing to offer
+            return None
         package.status, package.finished_at = Status.READY, now
         package.expires_at = now + timedelta(days=settings.EXPORT_VALID_DAYS)
         package.size, package.sha256, package.signature = final.stat().st_size, file_sha256(final), signature

@@ -103,3 +103,19 @@ def test_the_package_expires_like_exports(client, package):
     client.force_login(package.request.officer)
     url = reverse("admin:authorities_authorityrequest_download", args=[package.request_id, package.pk])
     assert client.get(url).status_code == 404
+
+
+def test_a_package_built_after_its_request_was_closed_is_not_offered(package):
+    """A worker still building while an officer closes the request: closing takes the
+    request's row first, and the build, which takes it too before marking the package
+    ready, finds it closed and leaves nothing to download (no deadlock between them)."""
+    from authorities.package import disclosure_package_build
+    from authorities.services import request_close
+
+    request = package.request
+    DisclosurePackage.objects.filter(pk=package.pk).update(status=DisclosurePackage.Status.QUEUED)
+    request_close(request=request, staff=request.officer, reason="Answered")
+    DisclosurePackage.objects.filter(pk=package.pk).update(status=DisclosurePackage.Status.QUEUED)
+    assert disclosure_package_build(package_id=package.pk) is None
+    assert not package_path(package).exists()
+    assert DisclosurePackage.objects.get(pk=package.pk).status != DisclosurePackage.Status.READY
