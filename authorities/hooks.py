@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +48,12 @@ def authority_requests_count(start: date, end: date) -> dict[str, dict[str, int]
     return counted
 
 
+def authority_requests_first_decided() -> date | None:
+    """The local day of the earliest decision made on a request, or None."""
+    first = AuthorityRequest.objects.exclude(decision="").aggregate(first=Min("decided_at"))["first"]
+    return timezone.localdate(first) if first else None
+
+
 def _request_concerns(user: User, number: int) -> bool:
     return LookupMatch.objects.filter(lookup__request_id=number, account_ref=user.pk).exists()
 
@@ -56,4 +62,4 @@ def connect() -> None:
     reference_kind_register(
         ReferenceKind(key="authority_request", label=_("Authority request #%(number)s"), check=_request_concerns)
     )
-    request_counter_register(authority_requests_count)
+    request_counter_register(authority_requests_count, first_decided=authority_requests_first_decided)

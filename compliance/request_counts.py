@@ -18,12 +18,23 @@ OUTCOMES = ("disclosed", "refused", "challenged")
 #: (start, end) -> {outcome: {authority kind: count}}, for requests decided on a day
 #: in [start, end).
 Counter = Callable[[date, date], dict[str, dict[str, int]]]
+#: () -> the local day of the earliest decision, or None when none was made yet.
+FirstDecided = Callable[[], date | None]
 _counters: list[Counter] = []
+_firsts: list[FirstDecided] = []
 
 
-def request_counter_register(counter: Counter) -> None:
+def request_counter_register(counter: Counter, *, first_decided: FirstDecided | None = None) -> None:
     if counter not in _counters:
         _counters.append(counter)
+    if first_decided is not None and first_decided not in _firsts:
+        _firsts.append(first_decided)
+
+
+def authority_requests_first_decided() -> date | None:
+    """The day of the earliest decision on any request, or None."""
+    days = [day for first in _firsts if (day := first()) is not None]
+    return min(days, default=None)
 
 
 def authority_requests_counted(*, start: date, end: date) -> dict[str, dict[str, int]]:

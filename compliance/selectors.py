@@ -15,6 +15,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from cloudportal.months import add_months
@@ -22,6 +23,10 @@ from cloudportal.privacy import holds_keeping
 from devices.models import Device
 
 from .models import Disclosure, LegalHold
+from .request_counts import OUTCOMES, authority_requests_counted, authority_requests_first_decided
+
+#: How the transparency report names each outcome of a request from an authority.
+OUTCOME_LABELS = {"disclosed": _("Disclosed"), "refused": _("Refused"), "challenged": _("Challenged")}
 
 
 def holds_concerning(
@@ -127,6 +132,11 @@ class TransparencyPeriod:
     total: str
     #: (kind label, banded count) for every kind of authority, in the kinds' order.
     by_kind: list[tuple[str, str]]
+    #: (outcome label, banded count) of the requests from authorities decided in the
+    #: half-year, for each outcome of request_counts.OUTCOMES, in order.
+    requests: list[tuple[str, str]]
+    #: Their total, banded.
+    requests_total: str
 
 
 @dataclass(frozen=True)
@@ -165,15 +175,22 @@ def transparency_report(*, today: date | None = None) -> TransparencyReport:
     for row in rows:
         kinds = counts.setdefault(HalfYear(row["year"], 1 if row["month"] <= 6 else 2), {})
         kinds[row["authority_kind"]] = kinds.get(row["authority_kind"], 0) + row["n"]
+    starts = list(counts)
+    if (decided := authority_requests_first_decided()) is not None:
+        starts.append(HalfYear.of(decided))
     periods, period = [], latest
-    first = min(counts, key=lambda p: (p.year, p.half), default=latest)
+    first = min(starts, key=lambda p: (p.year, p.half), default=latest)
     while (period.year, period.half) >= (first.year, first.half):
         kinds = counts.get(period, {})
+        decided = authority_requests_counted(start=period.first_day, end=period.next.first_day)
+        by_outcome = [sum(decided[outcome].values()) for outcome in OUTCOMES]
         periods.append(
             TransparencyPeriod(
                 period=period,
                 total=band(sum(kinds.values())),
                 by_kind=[(label, band(kinds.get(value, 0))) for value, label in Disclosure.AuthorityKind.choices],
+                requests=[(str(OUTCOME_LABELS[o]), band(n)) for o, n in zip(OUTCOMES, by_outcome, strict=True)],
+                requests_total=band(sum(by_outcome)),
             )
         )
         period = period.previous

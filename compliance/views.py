@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .models import Disclosure
-from .selectors import BANDS, band, disclosures_for, transparency_report
+from .selectors import BANDS, OUTCOME_LABELS, band, disclosures_for, transparency_report
 
 
 @login_required
@@ -22,6 +22,7 @@ def transparency(request: HttpRequest) -> HttpResponse:
     context = {
         "report": transparency_report(),
         "kinds": [label for _value, label in Disclosure.AuthorityKind.choices],
+        "outcomes": list(OUTCOME_LABELS.values()),
         "bands": [band(low) for low, _high in BANDS],
         "exact_from": BANDS[-1][1] + 1,
         "delay_days": settings.TRANSPARENCY_DELAY_DAYS,

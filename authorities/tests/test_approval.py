@@ -152,3 +152,41 @@ def test_results_in_clear_only_after_approval_with_a_reason_hidden_from_the_cust
     assert view in activity_for(user=alice) and disclosures_for(user=alice).count() == 1
     assert not LegalHold.objects.filter(customer_may_be_told=False).exists()
     assert request.events.filter(action=RequestEvent.Action.NOTICE).exists()
+
+
+def test_the_transparency_page_counts_requests_by_decision_once_their_half_year_is_published(
+    world, client, monkeypatch, settings
+):
+    """Requests refused in a half-year with no disclosure still make that half-year a row
+    of the report, under "Refused", banded (12 shows as "10–49"); while the half-year runs
+    they show nowhere."""
+    from types import SimpleNamespace
+
+    from django.urls import reverse
+
+    from compliance import selectors
+
+    from .factories import AuthorityRequestFactory
+
+    settings.TRANSPARENCY_DELAY_DAYS = 30
+    request, second = world["request"], PrivacyOfficerFactory()
+    request_decide(request=request, staff=second, decision="refused", reason="No legal basis")
+    for _ in range(11):
+        other = AuthorityRequestFactory()
+        AuthorityRequest.objects.filter(pk=other.pk).update(decision="refused", decided_by=second)
+    decided = timezone.make_aware(timezone.datetime(2025, 3, 10, 12, 0))
+    AuthorityRequest.objects.update(decided_at=decided)
+
+    def on(day):
+        monkeypatch.setattr(selectors, "timezone", SimpleNamespace(now=timezone.now, localdate=lambda: day))
+        return client.get(reverse("transparency"))
+
+    running = on(timezone.datetime(2025, 6, 20).date()).content.decode()
+    assert 'data-requests-period="2025-1"' not in running
+
+    response = on(timezone.datetime(2026, 12, 3).date())
+    rows = {p.period.label: (p.requests, p.requests_total) for p in response.context["report"].periods}
+    assert rows["January–June 2025"] == ([("Disclosed", "0–9"), ("Refused", "10–49"), ("Challenged", "0–9")], "10–49")
+    assert set(rows) == {"January–June 2026", "July–December 2025", "January–June 2025"}
+    body = response.content.decode()
+    assert 'data-requests-period="2025-1"' in body and "Requests from authorities, by half-year and decision" in body
