@@ -23,19 +23,11 @@ from django.utils.translation import gettext_lazy as _
 from cloudportal.core.admin import ReadOnlyAdminMixin
 from cloudportal.privacy import categories, category_label
 
+from .data_requests import data_request_answer, data_request_assign, data_request_extend, data_request_extension_check
 from .forms import ProfileForm
 from .models import ActivityEvent, DataRequest, Profile, User
 from .reveal import can_see_sensitive, is_revealed, reveal_view
-from .services import (
-    account_suspend,
-    data_request_answer,
-    data_request_assign,
-    data_request_extend,
-    data_request_extension_check,
-    profile_update,
-    staff_view_record,
-    user_change_record,
-)
+from .services import account_suspend, profile_update, staff_view_record, user_change_record
 
 
 class RecordsStaffViewsMixin:

@@ -17,10 +17,11 @@ from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
 from cloudportal.privacy import categories, category_label, field_label
 
+from .data_requests import data_request_file
 from .forms import DataRequestForm, PreferencesForm, ProfileForm
 from .models import User
 from .selectors import activity_for, data_requests_for, profile_for, profile_rows
-from .services import data_request_file, preferences_update, profile_update, user_language_set
+from .services import preferences_update, profile_update, user_language_set
 from .signin_sessions import ACTIVITY_FIELD, client_describe, signin_sessions_end, signin_sessions_for
 
 ACTIVITY_PAGE_SIZE = 25

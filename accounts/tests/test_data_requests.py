@@ -8,9 +8,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.data_requests import data_request_file, data_requests_remind
 from accounts.groups import SUPPORT
 from accounts.models import DataRequest
-from accounts.services import data_request_file, data_requests_remind
 from accounts.tests.factories import StaffUserFactory, VerifiedUserFactory
 from cloudportal.months import add_months
 

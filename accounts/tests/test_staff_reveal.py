@@ -5,9 +5,10 @@ the customer's activity history then says "viewed by staff" with that reason."""
 import pytest
 from django.urls import reverse
 
+from accounts.data_requests import data_request_file
 from accounts.groups import PRIVACY_OFFICER, SUPPORT
 from accounts.models import ActivityEvent, Profile
-from accounts.services import data_request_file, profile_update
+from accounts.services import profile_update
 from accounts.tests.factories import VerifiedUserFactory
 from accounts.tests.test_admin import IBAN, ID_NUMBER, _staff
 

@@ -3,7 +3,8 @@
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from accounts.services import data_request_file, profile_update
+from accounts.data_requests import data_request_file
+from accounts.services import profile_update
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from accounts.tests.test_journeys import reauthenticate, sign_in
 from compliance.tests.factories import DisclosureFactory

@@ -71,7 +71,8 @@ KEPT_BY_LAW = {"disclosures", "legal_holds", "authority_requests"}
 def _fill(user):
     from accesslogs.services import collector_create
     from accesslogs.tests.factories import sessions_record
-    from accounts.services import data_request_file, preferences_update, profile_update
+    from accounts.data_requests import data_request_file
+    from accounts.services import preferences_update, profile_update
     from cloudportal.outbox import email_queue
     from devices.services import device_add
     from policies.services import statement_accept
