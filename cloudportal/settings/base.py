@@ -232,6 +232,8 @@ USE_TZ = True
 ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
 #: Monthly partitions of the sessions table created ahead of time (PostgreSQL).
 ACCESS_LOG_PARTITIONS_AHEAD = env.int("ACCESS_LOG_PARTITIONS_AHEAD", default=3)
+#: Sessions the retention sweep deletes per transaction in the month on the boundary.
+ACCESS_LOG_SWEEP_BATCH = env.int("ACCESS_LOG_SWEEP_BATCH", default=10_000)
 #: Largest request body accepted by POST /api/ingest/sessions, in bytes.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=64 * 1024 * 1024)
 
@@ -263,6 +265,11 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(Path(MEDIA_ROOT) / "exports"))
 #: Days an export can be downloaded; the beat job then deletes the file.
 EXPORT_VALID_DAYS = env.int("EXPORT_VALID_DAYS", default=7)
+#: Seconds after which an export still being built counts as left by a worker that died
+#: (the beat job `exports_catch_up` queues it again): past the task's hard time limit.
+EXPORT_BUILD_LEASE_SECONDS = env.int(
+    "EXPORT_BUILD_LEASE_SECONDS", default=env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60) + 60
+)
 #: Hours between asking to delete the account and its erasure; 0 erases at once. A
 #: fraction is allowed, to see it happen in a demonstration (0.01: 36 seconds).
 ERASURE_GRACE_HOURS = env.float("ERASURE_GRACE_HOURS", default=24)
@@ -299,6 +306,9 @@ EMAIL_CHUNK_SIZE = env.int("EMAIL_CHUNK_SIZE", default=200)
 EMAIL_SENDERS = env.int("EMAIL_SENDERS", default=2)
 #: Seconds a sender holds the emails it claimed; a dead sender's emails go out after.
 EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=600)
+#: A failed email is tried again after this many seconds times 2 to the number of
+#: attempts (2, 4, 8, ... minutes by default).
+EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=60)
 
 # --- Celery -----------------------------------------------------------------
 
@@ -347,6 +357,10 @@ CELERY_BEAT_SCHEDULE = {
     "statement-switch-over": {
         "task": "policies.tasks.statements_switch_over",
         "schedule": 60.0,
+    },
+    "catch-up-data-exports": {
+        "task": "exports.tasks.exports_catch_up",
+        "schedule": 5 * 60.0,
     },
     "expire-data-exports": {
         "task": "exports.tasks.exports_expire",

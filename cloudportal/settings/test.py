@@ -39,3 +39,6 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 # Files written by tests (and by the test worker, which reads these settings too).
 EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(LOCAL_DIR / "test-exports"))
 ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "test-erasure-ledger.jsonl"))
+# Pause points of the fault tests (cloudportal/faults.py): set only for the worker and
+# server processes they start (cloudportal/testing/faults.py); no other settings have it.
+FAULT_PAUSE_DIR = env("TEST_FAULT_PAUSE_DIR", default="")
