@@ -42,3 +42,6 @@ ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "t
 # Pause points of the fault tests (cloudportal/faults.py): set only for the worker and
 # server processes they start (cloudportal/testing/faults.py); no other settings have it.
 FAULT_PAUSE_DIR = env("TEST_FAULT_PAUSE_DIR", default="")
+# The fault tests' `celery beat` runs every job this often, in seconds (0: as scheduled).
+if _beat_every := env.float("TEST_BEAT_EVERY", default=0):
+    CELERY_BEAT_SCHEDULE = {name: {**entry, "schedule": _beat_every} for name, entry in CELERY_BEAT_SCHEDULE.items()}  # noqa: F405
