@@ -31,8 +31,12 @@ def _signed_in(user) -> Client:
     return client
 
 
-def test_work_asked_for_while_the_broker_is_down_is_done_once_it_is_back(faults, beat, settings):
+def test_work_asked_for_while_redis_is_down_is_done_once_it_is_back(faults, beat, settings):
+    """Redis is the broker and this process's cache, as in production."""
     settings.ERASURE_GRACE_HOURS = 0  # the erasure is queued when the customer asks
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": faults.redis.url(1), "KEY_PREFIX": "outage"},
+    }
     exporter, leaver = VerifiedUserFactory(), VerifiedUserFactory()
     device_add(user=exporter, mac="02:00:00:00:0A:01", label="Phone")
     collector, token = collector_create(name="Outage")
@@ -41,6 +45,8 @@ def test_work_asked_for_while_the_broker_is_down_is_done_once_it_is_back(faults,
 
     faults.redis.stop()
     # Every request succeeds: what it stored stays; its task is not queued.
+    assert exporting.get(reverse("home")).status_code == 200
+    assert exporting.get(reverse("me:export")).status_code == 200
     assert exporting.post(reverse("me:export")).status_code == 302
     assert leaving.post(reverse("me:delete"), {"confirm": "yes"}).status_code == 302
     signup = {"email": "newcomer@example.org", "password1": "a-long-enough-phrase", "password2": "a-long-enough-phrase"}
