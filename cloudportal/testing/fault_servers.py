@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,8 +50,8 @@ class RedisServer:
             return
         command = [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory), "--loglevel", "warning"]
-        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - kept by the process
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.directory / "redis.log", "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
@@ -136,7 +137,7 @@ class FaultWorker:
         command = [str(celery_bin if celery_bin.exists() else shutil.which("celery")), "-A", "cloudportal", "worker"]
         command += ["--pool=prefork", "--concurrency=1", "--without-heartbeat", "--without-gossip", "--without-mingle"]
         command += ["-Q", ",".join(q.name for q in settings.CELERY_TASK_QUEUES), "-l", "warning"]
-        self.name = f"cloudportal-faults-{os.getpid()}@{socket.gethostname()}"
+        self.name = f"cloudportal-faults-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         command += ["-n", self.name]
         self.log_path = log_path
         with open(log_path, "ab") as log:
