@@ -5,9 +5,10 @@ Nothing the portal keeps in the cache is the only copy of anything: the statemen
 force is read again from the database, the activity-write throttle and the email
 senders' heartbeats start afresh, and the sign-in rate limits count from zero. So
 while Redis is down (a restart, a failover) pages keep working instead of failing
-with the cache, reads miss, writes are dropped, and each failure is logged with the
-operation only (no key: keys can hold a session id). Rate limits do not apply during
-such an outage: that is the price of the portal staying up.
+with the cache: reads miss, writes are dropped, `add` says it added, and each failure
+is logged with the operation only (no key: keys can hold a session id). Rate limits
+do not apply during such an outage (refusing instead would keep every customer from
+signing in): that is the price of the portal staying up.
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ class TolerantRedisCache(RedisCache):
         try:
             return super().add(key, value, timeout, version)
         except UNREACHABLE as exc:
+            # As if added: no other process can hold the key in a cache nobody reaches.
+            # A lock taken with add (allauth's rate limits) is then taken, and the limit
+            # allows: refusing would keep every customer from signing in.
             _unreachable("add", exc)
-            return False
+            return True
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         try:
