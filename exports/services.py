@@ -145,13 +145,14 @@ def _export_expire(export: DataExport) -> None:
 
 
 def exports_catch_up(*, now: datetime | None = None) -> int:
-    """Queue again the exports no worker is building: queued for over a minute (the
-    broker was down when they were asked for) or left half-built by a worker that
-    died. Returns how many were queued."""
+    """Queue again the exports no worker is building: queued (the broker may have lost
+    their task, or been down when they were asked for) or left half-built by a worker
+    that died. A task queued twice builds once: the first to claim the export does.
+    Returns how many were queued."""
     from . import tasks  # tasks.py imports this module
 
     now = now or timezone.now()
-    waiting = models.Q(status=Status.QUEUED, created_at__lt=now - timedelta(minutes=1))
+    waiting = models.Q(status=Status.QUEUED)
     ids = list(DataExport.objects.filter(waiting | _stale(now)).values_list("pk", flat=True))
     return sum(queue_now(tasks.export_build, export_id) for export_id in ids)
 
