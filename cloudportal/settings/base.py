@@ -236,6 +236,9 @@ ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
 ACCESS_LOG_PARTITIONS_AHEAD = env.int("ACCESS_LOG_PARTITIONS_AHEAD", default=3)
 #: Sessions the retention sweep deletes per transaction in the month on the boundary.
 ACCESS_LOG_SWEEP_BATCH = env.int("ACCESS_LOG_SWEEP_BATCH", default=10_000)
+#: Seconds after which the `roll-up-ingest-batches` beat job rolls up a stored batch
+#: whose own task has not run (the broker lost it).
+INGEST_ROLLUP_CATCH_UP_SECONDS = env.int("INGEST_ROLLUP_CATCH_UP_SECONDS", default=120)
 #: Largest request body accepted by POST /api/ingest/sessions, in bytes.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=64 * 1024 * 1024)
 

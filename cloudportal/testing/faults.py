@@ -78,9 +78,11 @@ def fault_env(*, database_url: str, pause_dir: Path, broker_url: str, smtp: SMTP
         "TEST_EMAIL_URL": f"smtp://{smtp.host}:{smtp.port}",
         "TEST_FAULT_PAUSE_DIR": str(pause_dir),
         # A build older than this counts as left by a dead worker; failed emails are
-        # tried again after 2, 4, ... seconds rather than minutes.
+        # tried again after 2, 4, ... seconds rather than minutes; beat rolls up a
+        # batch whose task was lost after a second.
         "EXPORT_BUILD_LEASE_SECONDS": "1",
         "EMAIL_RETRY_SECONDS": "1",
+        "INGEST_ROLLUP_CATCH_UP_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
