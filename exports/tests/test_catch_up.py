@@ -3,6 +3,7 @@ task for one export builds nothing."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,9 @@ Status = DataExport.Status
 
 def _export(status: str, started_ago: timedelta | None = None) -> DataExport:
     started = timezone.now() - started_ago if started_ago is not None else None
-    return DataExport.objects.create(user=VerifiedUserFactory(), status=status, started_at=started, file_name="x.zip")
+    return DataExport.objects.create(
+        user=VerifiedUserFactory(), status=status, started_at=started, file_name=f"export-{secrets.token_hex(8)}.zip"
+    )
 
 
 def test_the_catch_up_queues_waiting_exports_and_builds_left_by_a_dead_worker():
