@@ -14,6 +14,9 @@ The others are plugins of their own in cloudportal/testing/, one per concern:
 - `browser`, `page`, `portal` (cloudportal.testing.browser): Chromium through
   Playwright against the live server; a console error or a CSP violation fails the
   test.
+- `faults`, `portal_server` (cloudportal.testing.faults): the real stack with faults to
+  inject: a prefork worker whose pool process a test kills, a Redis and an SMTP server
+  of its own to stop and start, a TCP proxy that cuts PostgreSQL's connections.
 - `embedded_portal` (cloudportal.testing.embedded): a real `manage.py runserver` on
   the embedded settings (SQLite, no broker, console email), as `make run` serves it.
 """
@@ -28,6 +31,7 @@ pytest_plugins = [
     "cloudportal.testing.worker",
     "cloudportal.testing.browser",
     "cloudportal.testing.embedded",
+    "cloudportal.testing.faults",
 ]
 
 

@@ -28,8 +28,12 @@ from devices.models import Device
 
 from .models import DailyUsage, IngestBatch, NetworkSession, Subscriber
 
-#: Beat adds a batch whose task has not run after this long (a broker outage).
-CATCH_UP_AFTER = timedelta(minutes=2)
+
+def catch_up_after() -> timedelta:
+    """Beat adds a batch whose task has not run after this long (a broker outage):
+    INGEST_ROLLUP_CATCH_UP_SECONDS."""
+    return timedelta(seconds=settings.INGEST_ROLLUP_CATCH_UP_SECONDS)
+
 
 _USAGE_UPSERT = (
     "INSERT INTO {table} AS u (user_id, mac, day, sessions, seconds, bytes_in, bytes_out) {rows} "
@@ -64,7 +68,7 @@ def batch_roll_up(*, batch_id: int) -> bool:
 
 def batches_pending(*, now: datetime | None = None) -> list[int]:
     """Batches stored a while ago whose rollup has not run, oldest first."""
-    older = (now or timezone.now()) - CATCH_UP_AFTER
+    older = (now or timezone.now()) - catch_up_after()
     pending = IngestBatch.objects.filter(rolled_up_at=None, stored_at__lt=older).order_by("stored_at")
     return list(pending.values_list("pk", flat=True)[:1000])
 

@@ -13,7 +13,7 @@ the sweep's cost follows the number of months, not of rows:
    month's partition can be made again.
 2. In the month on the boundary, and in the DEFAULT partition (held sessions whose
    hold has ended), sessions past the cutoff and not held are deleted in batches of
-   SWEEP_BATCH rows, one transaction each, so no transaction grows with the rows.
+   ACCESS_LOG_SWEEP_BATCH rows, one transaction each, so no transaction grows with the rows.
 
 On SQLite (embedded) the same rows are deleted in batches through the ORM.
 
@@ -29,10 +29,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from cloudportal.faults import fault_pause
 from cloudportal.months import month_add, month_start
 
 from .holds import HeldScope, held_scopes, sessions_held_q, sessions_held_sql
@@ -51,8 +53,6 @@ from .retention import retention_cutoff
 
 logger = logging.getLogger(__name__)
 
-#: Rows deleted per transaction in the boundary month.
-SWEEP_BATCH = 10_000
 #: Where held sessions of dropped months live: the table's DEFAULT partition.
 HELD_PARTITION = f"{PARENT}_held"
 _MONTHLY = re.compile(rf"^{PARENT}_p(\d{{4}})(\d{{2}})$")
@@ -115,7 +115,7 @@ def sessions_sweep(*, now: datetime | None = None) -> SessionSweep:
         result.partitions_created = partitions_ensure(partitions_window(now.astimezone(UTC).date()))
     else:
         expired = NetworkSession.objects.filter(started_at__lt=cutoff).exclude(sessions_held_q(scopes=scopes))
-        while batch := list(expired.values_list("pk", flat=True)[:SWEEP_BATCH]):
+        while batch := list(expired.values_list("pk", flat=True)[: settings.ACCESS_LOG_SWEEP_BATCH]):
             with transaction.atomic():
                 _erased_count(NetworkSession.objects.filter(pk__in=batch), cutoff=cutoff)
                 result.deleted += NetworkSession.objects.filter(pk__in=batch).delete()[0]
@@ -170,6 +170,7 @@ def _partitions_drop(result: SessionSweep, scopes: list[HeldScope]) -> None:
                     f"WHERE started_at >= %s AND {held_sql} IS NOT TRUE"
                 )
                 cursor.execute(_ERASED_ADD.format(rows=rows, **_TABLES), [midnight, *held_params, midnight, day])
+            fault_pause("sweep.partition_detached")
             cursor.execute(f"DROP TABLE {name}")
         result.partitions_dropped.append(name)
         result.dropped_rows_estimate += estimate
@@ -183,7 +184,7 @@ def _month_end(name: str) -> datetime:
 
 
 def _batched_delete(*, table: str, cutoff: datetime, scopes: list[HeldScope]) -> int:
-    """Delete what started before the cutoff and is not held, SWEEP_BATCH rows a
+    """Delete what started before the cutoff and is not held, ACCESS_LOG_SWEEP_BATCH rows a
     transaction, counting in the same statement those of the cutoff's local day.
     `IS NOT TRUE`: a session whose scope column is NULL is not held."""
     held_sql, held_params = sessions_held_sql(scopes=scopes)
@@ -197,13 +198,15 @@ def _batched_delete(*, table: str, cutoff: datetime, scopes: list[HeldScope]) ->
         "SELECT count(*) FROM gone"
     )
     deleted = 0
+    batch = settings.ACCESS_LOG_SWEEP_BATCH
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, [cutoff, *held_params, SWEEP_BATCH, midnight, day])
+            cursor.execute(statement, [cutoff, *held_params, batch, midnight, day])
             rows = cursor.fetchone()[0]
             deleted += rows
-        if rows < SWEEP_BATCH:
+        if rows < batch:
             return deleted
+        fault_pause("sweep.batch_deleted")
 
 
 def access_logs_expire(now: datetime) -> dict[str, int]:

@@ -39,6 +39,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from cloudportal.broker import queue_on_commit
 from cloudportal.csv_cells import csv_text, csv_text_sql
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import BulkExport
@@ -99,7 +100,7 @@ def package_queue(*, request: AuthorityRequest, staff: User) -> DisclosurePackag
         raise ValidationError(_("The package is already being prepared.")) from None
     from . import tasks  # tasks.py imports this module
 
-    tasks.disclosure_package_build.delay_on_commit(package.pk)
+    queue_on_commit(tasks.disclosure_package_build, package.pk)
     return package
 
 

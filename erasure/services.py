@@ -27,6 +27,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
+from cloudportal.broker import queue_on_commit
+from cloudportal.faults import fault_pause
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import Category, Count, ErasureResult, HeldPart, activity_concealment_fixed, categories
 
@@ -91,7 +93,7 @@ def account_delete_request(*, user: User) -> ErasureRequest:
             if not grace:
                 from . import tasks  # tasks.py imports this module
 
-                tasks.account_erase.delay_on_commit(request.pk)
+                queue_on_commit(tasks.account_erase, request.pk)
     except IntegrityError:
         raise ValidationError(_("Your account is already being deleted.")) from None
     return request
@@ -170,7 +172,10 @@ class ErasedCategory:
 def _erase_everything(user: User) -> list[ErasedCategory]:
     """Every registry category's erase, then the account row (and what cascades)."""
     with activity_concealment_fixed(user):
-        done = [ErasedCategory(category=c, result=c.erase(user)) for c in categories()]
+        done = []
+        for c in categories():
+            done.append(ErasedCategory(category=c, result=c.erase(user)))
+            fault_pause("erasure.category_erased")
     User.objects.filter(pk=user.pk).delete()
     return done
 

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
+from cloudportal.broker import queue_now, queue_on_commit
+from cloudportal.faults import fault_pause
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import categories
 
@@ -54,18 +56,32 @@ def export_request(*, user: User) -> DataExport:
             )
             from . import tasks  # tasks.py imports this module
 
-            tasks.export_build.delay_on_commit(export.pk)
+            queue_on_commit(tasks.export_build, export.pk)
     except IntegrityError:
         raise ValidationError(_("Your export is already being prepared; we will email you when it is ready.")) from None
     return export
 
 
+def export_build_lease() -> timedelta:
+    """How long a build may take before its export counts as left half-built by a
+    worker that died: past the task's hard time limit, no worker can still be at it."""
+    return timedelta(seconds=settings.EXPORT_BUILD_LEASE_SECONDS)
+
+
+def _stale(now: datetime):
+    return models.Q(status=Status.BUILDING, started_at__lt=now - export_build_lease())
+
+
 def export_build(*, export_id: int) -> DataExport | None:
     """Build the export's ZIP file. Safe to run twice: only a queued export, or one
-    left half-built by a worker that died, is built; the file is written under a
-    temporary name and renamed into place, so a reader never sees half of it."""
-    claimed = DataExport.objects.filter(pk=export_id, status__in=DataExport.IN_PROGRESS).update(
-        status=Status.BUILDING, started_at=timezone.now(), categories_done=0, records=0
+    left half-built by a worker that died (building for longer than the lease), is
+    built; the file is written under a temporary name and renamed into place, and its
+    SHA-256 recorded after, so a reader never sees half of it."""
+    now = timezone.now()
+    claimed = (
+        DataExport.objects.filter(pk=export_id)
+        .filter(models.Q(status=Status.QUEUED) | _stale(now))
+        .update(status=Status.BUILDING, started_at=now, categories_done=0, records=0)
     )
     if not claimed:
         return None
@@ -75,6 +91,7 @@ def export_build(*, export_id: int) -> DataExport | None:
 
     def progress(done: int, records: int) -> None:
         DataExport.objects.filter(pk=export_id).update(categories_done=done, records=records)
+        fault_pause("export.category_written")
 
     try:
         report = ExportWriter(user=export.user, path=partial, on_category=progress).write()
@@ -125,6 +142,19 @@ def _export_expire(export: DataExport) -> None:
         (export_root() / export.file_name).unlink(missing_ok=True)
         (export_root() / export.file_name).with_suffix(".partial").unlink(missing_ok=True)
     DataExport.objects.filter(pk=export.pk).update(status=Status.EXPIRED, size=None)
+
+
+def exports_catch_up(*, now: datetime | None = None) -> int:
+    """Queue again the exports no worker is building: queued (the broker may have lost
+    their task, or been down when they were asked for) or left half-built by a worker
+    that died. A task queued twice builds once: the first to claim the export does.
+    Returns how many were queued."""
+    from . import tasks  # tasks.py imports this module
+
+    now = now or timezone.now()
+    waiting = models.Q(status=Status.QUEUED)
+    ids = list(DataExport.objects.filter(waiting | _stale(now)).values_list("pk", flat=True))
+    return sum(queue_now(tasks.export_build, export_id) for export_id in ids)
 
 
 def exports_expire(*, now: datetime | None = None) -> int:

@@ -11,6 +11,12 @@ def export_build(export_id: int) -> bool:
     return services.export_build(export_id=export_id) is not None
 
 
+@shared_task(acks_late=True, ignore_result=True, job_done="{result} exports queued again")
+def exports_catch_up() -> int:
+    """Beat: queue the exports whose task was lost (broker down, worker killed)."""
+    return services.exports_catch_up()
+
+
 @shared_task(acks_late=True, ignore_result=True, job_done="{result} expired exports deleted")
 def exports_expire() -> int:
     """Beat: delete the files of exports past their download window."""

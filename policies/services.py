@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ActivityEvent
 from accounts.services import activity_record, preferences_update
+from cloudportal.broker import queue_on_commit
 from cloudportal.core.models import OutboundEmail
 from cloudportal.outbox import email_queue, emails_queue_bulk
 
@@ -66,7 +67,7 @@ def statement_publish(*, version: StatementVersion) -> StatementVersion:
         from . import tasks  # tasks.py imports this module
 
         version_id = locked.pk
-        transaction.on_commit(lambda: tasks.statement_notices_queue.delay(version_id))
+        queue_on_commit(tasks.statement_notices_queue, version_id)
         transaction.on_commit(statement_state_refresh)
     return locked
 
@@ -165,7 +166,7 @@ def announcement_send(*, announcement: Announcement) -> Announcement:
         from . import tasks  # tasks.py imports this module
 
         announcement_id = locked.pk
-        transaction.on_commit(lambda: tasks.announcement_emails_queue.delay(announcement_id))
+        queue_on_commit(tasks.announcement_emails_queue, announcement_id)
     return locked
 
 

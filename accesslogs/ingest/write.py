@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from django.db import connection
 from django.utils import timezone
 
+from cloudportal.broker import queue_on_commit
+from cloudportal.faults import fault_pause
 from cloudportal.months import months_between
 from cloudportal.sql import one_of
 from devices.models import Device
@@ -155,6 +157,7 @@ class Writer:
         Collector.objects.filter(pk=self.collector.pk).update(last_used_at=timezone.now())
         if not self.accepted:
             return
+        fault_pause("ingest.rows_written")
         batch = IngestBatch.objects.create(
             collector=self.collector,
             after_id=self.after_id,
@@ -163,7 +166,7 @@ class Writer:
             started_until=self.checker.latest,
             sessions=self.accepted,
         )
-        batch_roll_up.delay_on_commit(batch.pk)
+        queue_on_commit(batch_roll_up, batch.pk)
 
 
 def _last_id_taken(*, after: int | None = None) -> int:

@@ -78,12 +78,12 @@ def test_the_device_count_follows_the_rollup_the_sweep_and_a_device_added_again(
 def test_beat_adds_the_batches_whose_task_never_ran(owner):
     collector = CollectorFactory()
     old = ingest_without_followups(collector, count=2)
-    IngestBatch.objects.filter(pk=old.pk).update(stored_at=timezone.now() - rollup.CATCH_UP_AFTER - timedelta(1))
+    IngestBatch.objects.filter(pk=old.pk).update(stored_at=timezone.now() - rollup.catch_up_after() - timedelta(1))
     recent = ingest_without_followups(collector, count=5)
 
     assert batches_catch_up() == 1  # the recent one may still have its task on the way
     assert sessions_counted(owner) == 2
-    IngestBatch.objects.filter(pk=recent.pk).update(stored_at=timezone.now() - rollup.CATCH_UP_AFTER - timedelta(1))
+    IngestBatch.objects.filter(pk=recent.pk).update(stored_at=timezone.now() - rollup.catch_up_after() - timedelta(1))
     assert batches_catch_up() == 1
     assert batches_catch_up() == 0
     assert sessions_counted(owner) == 7

@@ -229,7 +229,7 @@ def _failure_record(*, email: OutboundEmail, error: Exception) -> None:
             email.to = ""
         logger.error("email %s failed for good after %s attempts", email.pk, email.attempts)
     else:
-        email.next_attempt_at = timezone.now() + timedelta(minutes=2**email.attempts)
+        email.next_attempt_at = timezone.now() + timedelta(seconds=settings.EMAIL_RETRY_SECONDS * 2**email.attempts)
         logger.warning("email %s not sent (%s), will retry", email.pk, email.last_error)
     OutboundEmail.objects.filter(pk=email.pk).update(
         attempts=email.attempts,

@@ -13,6 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
+from ..broker import queue_now
 from . import send
 from .claim import emails_due_count, sender_alive, sender_done, sender_slot_take, sender_slots
 
@@ -57,7 +58,7 @@ def email_deliver_soon(email_id: int) -> None:
     commit). `email_deliver` has a queue of its own (CELERY_TASK_ROUTES), which every
     worker consumes beside the default one, so it never waits behind the chunk tasks
     of a backlog, nor any other task, queued before it."""
-    email_deliver.delay(email_id)
+    queue_now(email_deliver, email_id)
 
 
 def emails_send_soon(*, count: int) -> None:
@@ -70,6 +71,6 @@ def emails_send_soon(*, count: int) -> None:
     def start() -> None:
         for slot in slots:
             if sender_slot_take(slot=slot):
-                emails_send_chunk.delay(slot)
+                queue_now(emails_send_chunk, slot)
 
     transaction.on_commit(start)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
-from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
@@ -141,7 +140,9 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "cloudportal.cache.TolerantRedisCache",
+            # Unreachable, Redis costs a page at most these seconds (see cloudportal/cache.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cloudportal",
         }
@@ -232,6 +233,11 @@ USE_TZ = True
 ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
 #: Monthly partitions of the sessions table created ahead of time (PostgreSQL).
 ACCESS_LOG_PARTITIONS_AHEAD = env.int("ACCESS_LOG_PARTITIONS_AHEAD", default=3)
+#: Sessions the retention sweep deletes per transaction in the month on the boundary.
+ACCESS_LOG_SWEEP_BATCH = env.int("ACCESS_LOG_SWEEP_BATCH", default=10_000)
+#: Seconds after which the `roll-up-ingest-batches` beat job rolls up a stored batch
+#: whose own task has not run (the broker lost it).
+INGEST_ROLLUP_CATCH_UP_SECONDS = env.int("INGEST_ROLLUP_CATCH_UP_SECONDS", default=120)
 #: Largest request body accepted by POST /api/ingest/sessions, in bytes.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=64 * 1024 * 1024)
 
@@ -263,6 +269,11 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(Path(MEDIA_ROOT) / "exports"))
 #: Days an export can be downloaded; the beat job then deletes the file.
 EXPORT_VALID_DAYS = env.int("EXPORT_VALID_DAYS", default=7)
+#: Seconds after which an export still being built counts as left by a worker that died
+#: (the beat job `exports_catch_up` queues it again): past the task's hard time limit.
+EXPORT_BUILD_LEASE_SECONDS = env.int(
+    "EXPORT_BUILD_LEASE_SECONDS", default=env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60) + 60
+)
 #: Hours between asking to delete the account and its erasure; 0 erases at once. A
 #: fraction is allowed, to see it happen in a demonstration (0.01: 36 seconds).
 ERASURE_GRACE_HOURS = env.float("ERASURE_GRACE_HOURS", default=24)
@@ -299,6 +310,9 @@ EMAIL_CHUNK_SIZE = env.int("EMAIL_CHUNK_SIZE", default=200)
 EMAIL_SENDERS = env.int("EMAIL_SENDERS", default=2)
 #: Seconds a sender holds the emails it claimed; a dead sender's emails go out after.
 EMAIL_CLAIM_SECONDS = env.int("EMAIL_CLAIM_SECONDS", default=600)
+#: A failed email is tried again after this many seconds times 2 to the number of
+#: attempts (2, 4, 8, ... minutes by default).
+EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=60)
 
 # --- Celery -----------------------------------------------------------------
 
@@ -348,6 +362,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "policies.tasks.statements_switch_over",
         "schedule": 60.0,
     },
+    "catch-up-data-exports": {
+        "task": "exports.tasks.exports_catch_up",
+        "schedule": 5 * 60.0,
+    },
     "expire-data-exports": {
         "task": "exports.tasks.exports_expire",
         "schedule": 60 * 60.0,
@@ -362,40 +380,6 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Security ---------------------------------------------------------------
+# --- Security and logging: cloudportal/settings/security.py ----------------
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_HTTPONLY = True
-SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
-        "img-src": [SELF, "data:"],
-        "font-src": [SELF],
-        "connect-src": [SELF],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-    },
-}
-
-# --- Logging: no personal data; only levels and event names -----------------
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # Django logs the full request line (paths can hold tokens) on 4xx.
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
-    },
-}
+from .security import *  # noqa: E402, F403

@@ -17,7 +17,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env("REDIS_URL")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "cloudportal.cache.TolerantRedisCache",
+        # Unreachable, Redis costs a page at most these seconds (see cloudportal/cache.py).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cloudportal",
     }

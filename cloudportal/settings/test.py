@@ -10,7 +10,9 @@ DATABASES = {
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "cloudportal.cache.TolerantRedisCache",
+        # Unreachable, Redis costs a page at most these seconds (see cloudportal/cache.py).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cloudportal-test",
     }
@@ -39,3 +41,9 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 # Files written by tests (and by the test worker, which reads these settings too).
 EXPORT_ROOT = env.path("EXPORT_ROOT", default=str(LOCAL_DIR / "test-exports"))
 ERASURE_LEDGER_PATH = env.path("ERASURE_LEDGER_PATH", default=str(LOCAL_DIR / "test-erasure-ledger.jsonl"))
+# Pause points of the fault tests (cloudportal/faults.py): set only for the worker and
+# server processes they start (cloudportal/testing/faults.py); no other settings have it.
+FAULT_PAUSE_DIR = env("TEST_FAULT_PAUSE_DIR", default="")
+# The fault tests' `celery beat` runs every job this often, in seconds (0: as scheduled).
+if _beat_every := env.float("TEST_BEAT_EVERY", default=0):
+    CELERY_BEAT_SCHEDULE = {name: {**entry, "schedule": _beat_every} for name, entry in CELERY_BEAT_SCHEDULE.items()}  # noqa: F405
