@@ -5,12 +5,12 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import Count as CountOf
 from django.db.models import Sum
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, ngettext
 
 from accounts.models import User
+from cloudportal.dates import day_shown, moment_shown
 from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, lazy_text, register
 from compliance.models import LegalHold
 
@@ -56,8 +56,8 @@ def _access_logs_sample(user: User) -> list[str]:
     lines = []
     for s in sessions_for(user=user, noticeable=noticeable)[:3]:
         erased = erasure_shown(s, noticeable)
-        fate = _("Held (legal hold)") if erased is None else _("Erased on %(day)s") % {"day": f"{erased:%Y-%m-%d}"}
-        lines.append(f"{timezone.localtime(s.started_at):%Y-%m-%d %H:%M} · {s.site.name} · {s.ip} · {fate}")
+        fate = _("Held (legal hold)") if erased is None else _("Erased on %(day)s") % {"day": day_shown(erased)}
+        lines.append(f"{moment_shown(s.started_at)} · {s.site.name} · {s.ip} · {fate}")
     return lines
 
 

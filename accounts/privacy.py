@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from cloudportal.dates import moment_shown
 from cloudportal.months import add_months
 from cloudportal.privacy import (
     CONTRACT,
@@ -259,7 +260,7 @@ def _activity_export(user: User) -> list[dict]:
 
 def _activity_sample(user: User) -> list[str]:
     return [
-        f"{e.created_at:%Y-%m-%d %H:%M} · {e.get_action_display()} · {e.category}" for e in activity_for(user=user)[:3]
+        f"{moment_shown(e.created_at)} · {e.get_action_display()} · {e.category}" for e in activity_for(user=user)[:3]
     ]
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from cloudportal.dates import day_shown
 from cloudportal.privacy import EU_DATABASE, HOSTING, LEGAL_OBLIGATION, Category, Count, ErasureResult, register
 from compliance.privacy import ASK_IF_WRONG
 
@@ -115,7 +116,7 @@ register(
         ),
         counts=lambda user: [Count(_("authority requests"), requests_known_to(user=user).count())],
         sample=lambda user: [
-            f"{r.received_on:%Y-%m-%d} · {r.get_authority_kind_display()}" for r in requests_known_to(user=user)[:3]
+            f"{day_shown(r.received_on)} · {r.get_authority_kind_display()}" for r in requests_known_to(user=user)[:3]
         ],
         columns=(
             "authority",

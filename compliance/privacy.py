@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from cloudportal.dates import day_shown
 from cloudportal.privacy import (
     EU_DATABASE,
     HOSTING,
@@ -66,7 +67,7 @@ register(
         columns=("disclosed_on", "disclosed_to", "kind_of_authority", "what", "legal_basis"),
         counts=lambda user: [Count(_("disclosures"), disclosures_for(user=user).count())],
         sample=lambda user: [
-            f"{d.disclosed_on:%Y-%m-%d} · {d.get_authority_kind_display()}" for d in disclosures_for(user=user)[:3]
+            f"{day_shown(d.disclosed_on)} · {d.get_authority_kind_display()}" for d in disclosures_for(user=user)[:3]
         ],
         export=_disclosures_export,
         erase=_disclosures_erase,
@@ -125,7 +126,7 @@ register(
         models=("compliance.LegalHold", "compliance.LegalHoldEvent"),
         columns=("placed", "authority", "reference", "sessions_from", "sessions_to", "in_force"),
         counts=lambda user: [Count(_("legal holds"), holds_visible_to(user=user).count())],
-        sample=lambda user: [f"{h.created_at:%Y-%m-%d} · {h.authority}" for h in holds_visible_to(user=user)[:3]],
+        sample=lambda user: [f"{day_shown(h.created_at)} · {h.authority}" for h in holds_visible_to(user=user)[:3]],
         export=_holds_export,
         erase=_holds_erase,
         conceals_activity=lambda user: activity_concealed_since(user=user),

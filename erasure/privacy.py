@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from cloudportal.dates import day_shown
 from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, erase_rows, register
 
 from .models import ErasureRequest
@@ -40,7 +41,7 @@ register(
         columns=("asked", "erase_after", "status", "cancelled"),
         counts=lambda user: [Count(_("requests"), ErasureRequest.objects.filter(user=user).count())],
         sample=lambda user: [
-            f"{r.requested_at:%Y-%m-%d} · {r.get_status_display()}"
+            f"{day_shown(r.requested_at)} · {r.get_status_display()}"
             for r in ErasureRequest.objects.filter(user=user).order_by("-requested_at")[:3]
         ],
         export=_requests_export,

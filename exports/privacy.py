@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from cloudportal.dates import day_shown
 from cloudportal.privacy import HOSTING, Category, Count, ErasureResult, register
 
 from .models import DataExport
@@ -25,7 +26,7 @@ def _exports_export(user: User) -> list[dict]:
 
 def _exports_sample(user: User) -> list[str]:
     return [
-        f"{e.created_at:%Y-%m-%d} · {e.get_status_display()}"
+        f"{day_shown(e.created_at)} · {e.get_status_display()}"
         for e in DataExport.objects.filter(user=user).order_by("-created_at")[:3]
     ]
 

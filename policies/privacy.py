@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from cloudportal.dates import day_shown
 from cloudportal.privacy import EU_DATABASE, HOSTING, LIFE_OF_ACCOUNT, Category, Count, erase_rows, register
 
 from .models import StatementAcceptance
@@ -26,7 +27,7 @@ def _export(user) -> list[dict]:
 
 
 def _sample(user) -> list[str]:
-    return [f"{a.accepted_at:%Y-%m-%d} · {a.version.version}" for a in _acceptances(user).reverse()[:3]]
+    return [f"{day_shown(a.accepted_at)} · {a.version.version}" for a in _acceptances(user).reverse()[:3]]
 
 
 register(

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from cloudportal.dates import day_shown
 from cloudportal.privacy import (
     EMAIL_PROVIDER,
     EU_DATABASE,
@@ -33,7 +34,7 @@ def _emails_export(user) -> list[dict]:
 
 def _emails_sample(user) -> list[str]:
     return [
-        f"{e.created_at:%Y-%m-%d} · {e.subject}"
+        f"{day_shown(e.created_at)} · {e.subject}"
         for e in OutboundEmail.objects.filter(user=user).order_by("-created_at")[:3]
     ]
 
