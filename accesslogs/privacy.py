@@ -7,11 +7,21 @@ from django.db.models import Count as CountOf
 from django.db.models import Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from cloudportal.dates import day_shown, moment_shown
-from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, lazy_text, register
+from cloudportal.privacy import (
+    EU_DATABASE,
+    HOSTING,
+    Category,
+    Count,
+    ErasureResult,
+    HeldPart,
+    lazy_text,
+    noun,
+    register,
+)
 from compliance.models import LegalHold
 
 from .holds import held_scopes_noticeable, holds_keeping_sessions, legal_holds_pin, sessions_held_q
@@ -45,8 +55,8 @@ def _access_logs_counts(user: User) -> list[Count]:
         sessions=Sum("sessions"), devices=CountOf("mac", distinct=True)
     )
     return [
-        Count(_("sessions"), sums["sessions"] or 0),
-        Count(_("devices seen"), sums["devices"]),
+        Count(noun("session", "sessions"), sums["sessions"] or 0),
+        Count(noun("device seen", "devices seen"), sums["devices"]),
     ]
 
 
@@ -100,7 +110,7 @@ def _access_logs_held(user: User) -> tuple[HeldPart, ...]:
     for scope in scopes:
         count = sessions.filter(sessions_held_q(scopes=[scope])).count()
         if count:
-            parts.append(HeldPart(label=gettext_noop("sessions"), count=count, until=expiry[scope.hold_id]))
+            parts.append(HeldPart(label=noun("session", "sessions"), count=count, until=expiry[scope.hold_id]))
     return tuple(parts)
 
 
@@ -117,8 +127,8 @@ def _access_logs_erase(user: User) -> ErasureResult:
     subscribers_detach(user=user)
     deleted, _by_model = DailyUsage.objects.filter(user=user).delete()
     return ErasureResult(
-        deleted={"daily usage": deleted},
-        kept={"sessions": kept},
+        deleted={noun("day of usage", "days of usage"): deleted},
+        kept={noun("session", "sessions"): kept},
         kept_reason=_kept_reason(),
         kept_until=erase_on(newest) if newest else None,
         held=held,
