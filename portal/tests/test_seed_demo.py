@@ -90,9 +90,6 @@ def test_the_demo_devices_were_added_before_their_sessions_and_the_charts_show_t
     for device in Device.objects.filter(mac__in=[mac for mac, _label in DEMO_DEVICES]):
         assert device.created_at < first, device.label
     client.post(reverse("account_login"), {"login": DEMO_CUSTOMER[0], "password": DEMO_CUSTOMER[1]})
-    devices_page = client.get(reverse("devices:list")).content.decode()
-    assert "Added today" not in devices_page
-    assert timezone.localdate().strftime("%Y") in devices_page
     for url in ("/", reverse("devices:list")):
         content = client.get(url).content.decode()
         for key in ("daily-data", "daily-time", "monthly-data", "monthly-time"):
