@@ -114,67 +114,32 @@ def usage_charts_for(*, user: User, today: date | None = None) -> UsageCharts:
     months = [month_add(month_start(today), -n) for n in range(MONTHS - 1, -1, -1)]
     rows = device_usage_for(user=user, first_month=months[0], first_day=days[0], last_day=today)
     daily, monthly = _Usage(defaultdict(dict), defaultdict(dict)), _Usage(defaultdict(dict), defaultdict(dict))
-    order: dict[str, tuple] = {}
+    devices: dict[str, tuple] = {}  # by MAC address: (added, name)
     for row in rows:
-        name = row["label"] or row["mac"]
-        order[name] = (row["added"], row["mac"])
+        mac = row["mac"]
+        devices[mac] = (row["added"], row["label"] or mac)
         for usage, bucket in ((monthly, row["month"]), (daily, row["recent"])):
-            if bucket is None:
-                continue
-            usage.data[name][bucket] = usage.data[name].get(bucket, 0) + int(row["bytes"] or 0)
-            usage.time[name][bucket] = usage.time[name].get(bucket, 0) + int(row["seconds"] or 0)
-    names = sorted(order, key=lambda name: order[name])
+            if bucket is not None:
+                usage.data[mac][bucket] = usage.data[mac].get(bucket, 0) + int(row["bytes"] or 0)
+                usage.time[mac][bucket] = usage.time[mac].get(bucket, 0) + int(row["seconds"] or 0)
+    # Oldest device first, as on /devices/.
+    order = sorted(devices, key=lambda mac: (devices[mac][0], mac))
+    names = {mac: devices[mac][1] for mac in order}
     size, duration = size_formatter(), duration_formatter()
-    day_label = _short_day
-    month_label = _short_month
     return UsageCharts(
         daily=[
-            _chart(
-                "daily-data",
-                _("Data used per day, last 30 days"),
-                names,
-                days,
-                daily.data,
-                size,
-                day_label,
-                _long_day,
-                every=7,
-            ),
-            _chart(
-                "daily-time",
-                _("Time online per day, last 30 days"),
-                names,
-                days,
-                daily.time,
-                duration,
-                day_label,
-                _long_day,
-                every=7,
-            ),
+            _chart("daily-data", _("Data used per day, last 30 days"), names, days, daily.data, size, _short_day,
+                   _long_day, every=7),
+            _chart("daily-time", _("Time online per day, last 30 days"), names, days, daily.time, duration,
+                   _short_day, _long_day, every=7),
         ],
         monthly=[
-            _chart(
-                "monthly-data",
-                _("Data used per month, last 12 months"),
-                names,
-                months,
-                monthly.data,
-                size,
-                month_label,
-                _long_month,
-            ),
-            _chart(
-                "monthly-time",
-                _("Time online per month, last 12 months"),
-                names,
-                months,
-                monthly.time,
-                duration,
-                month_label,
-                _long_month,
-            ),
+            _chart("monthly-data", _("Data used per month, last 12 months"), names, months, monthly.data, size,
+                   _short_month, _long_month),
+            _chart("monthly-time", _("Time online per month, last 12 months"), names, months, monthly.time,
+                   duration, _short_month, _long_month),
         ],
-    )
+    )  # fmt: skip
 
 
 def _short_day(day: date) -> str:
@@ -199,23 +164,24 @@ def _n(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _series(names: list[str], values: dict[str, dict[date, int]]) -> list[tuple[str, dict[date, int]]]:
-    """The devices with some usage, the first SERIES_MAX - 1 on their own when there are
-    more than SERIES_MAX, the rest summed as "Other devices"."""
-    used = [name for name in names if any(values.get(name, {}).values())]
+def _series(names: dict[str, str], values: dict[str, dict[date, int]]) -> list[tuple[str, dict[date, int]]]:
+    """(name, values by bucket) of the devices with some usage, the first SERIES_MAX - 1
+    on their own when there are more than SERIES_MAX, the rest summed as "Other
+    devices"."""
+    used = [mac for mac in names if any(values.get(mac, {}).values())]
     if len(used) <= SERIES_MAX:
-        return [(name, values[name]) for name in used]
+        return [(names[mac], values[mac]) for mac in used]
     others: dict[date, int] = defaultdict(int)
-    for name in used[SERIES_MAX - 1 :]:
-        for bucket, value in values[name].items():
+    for mac in used[SERIES_MAX - 1 :]:
+        for bucket, value in values[mac].items():
             others[bucket] += value
-    return [(name, values[name]) for name in used[: SERIES_MAX - 1]] + [(_("Other devices"), dict(others))]
+    return [(names[mac], values[mac]) for mac in used[: SERIES_MAX - 1]] + [(_("Other devices"), dict(others))]
 
 
 def _chart(
     key: str,
     title: str,
-    names: list[str],
+    names: dict[str, str],
     buckets: list[date],
     values: dict[str, dict[date, int]],
     shown: Callable[[int], str],
