@@ -79,4 +79,4 @@ class ShownDateField(forms.DateField):
             shown = day_parse(value)
             if shown is None:
                 raise
-            return datetime.combine(shown, datetime.min.time())
+            return shown
