@@ -22,7 +22,7 @@ from devices.tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
 
-PAGES = (reverse("dashboard"), reverse("devices:list"))
+PAGES = (reverse("home"), reverse("devices:list"))
 
 
 def usage(user, mac: str, days_ago: int, *, seconds: int, bytes_in: int, bytes_out: int = 0) -> DailyUsage:
@@ -162,5 +162,5 @@ def test_the_charts_follow_the_language(client, customer):
         assert "Données utilisées par jour, 30 derniers jours" in daily
         today = date_format(timezone.localdate(), "DATE_FORMAT")
         assert today.endswith(date_format(timezone.localdate(), "Y")) and today in daily
-        assert row(daily, today)[-1] == "1,5\xa0Go"
+        assert row(daily, today)[-1] == "1,5\xa0Gio"
         assert '<th scope="col">Période</th>' in daily and "Les chiffres" in daily

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accesslogs.forms import SessionFilterForm
-from accounts.models import ActivityEvent, Actor
+from accounts.models import ActivityEvent
 from accounts.services import activity_record
 from accounts.tests.factories import VerifiedUserFactory
 from cloudportal.dates import day_parse, day_shown, moment_shown
@@ -57,7 +57,7 @@ def test_what_we_hold_samples_are_in_local_time(client, language):
     user = VerifiedUserFactory(language=language)
     client.force_login(user)
     event = activity_record(
-        user=user, action=ActivityEvent.Action.CHANGED, category="profile", actor_kind=Actor.CUSTOMER
+        user=user, action=ActivityEvent.Action.CHANGED, category="profile", actor_kind=ActivityEvent.Actor.CUSTOMER
     )
     ActivityEvent.objects.filter(pk=event.pk).update(created_at=LATE)
     content = client.get(reverse("me:data")).content.decode()
