@@ -82,10 +82,13 @@ def test_a_demo_seeded_before_the_french_statement_gets_it_as_a_minor_version(cl
     assert StatementVersion.objects.count() == 2
 
 
-def test_the_demo_devices_were_added_before_their_sessions_and_the_charts_show_them(client):
+def test_the_demo_devices_were_added_before_their_sessions_and_the_charts_show_them(
+    client, django_capture_on_commit_callbacks
+):
     from accesslogs.models import NetworkSession
 
-    call_command("seed_demo", "--force", stdout=io.StringIO())
+    with django_capture_on_commit_callbacks(execute=True):  # the usage rollup runs once ingest commits
+        call_command("seed_demo", "--force", stdout=io.StringIO())
     first = NetworkSession.objects.order_by("started_at").first().started_at
     for device in Device.objects.filter(mac__in=[mac for mac, _label in DEMO_DEVICES]):
         assert device.created_at < first, device.label
