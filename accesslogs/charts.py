@@ -33,7 +33,7 @@ SERIES_MAX = 6
 
 #: The SVG's coordinate system (it scales to the width of its container).
 WIDTH, HEIGHT = 480, 200
-LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 72, 24, 12, 28
 
 
 @dataclass(frozen=True)
@@ -129,15 +129,15 @@ def usage_charts_for(*, user: User, today: date | None = None) -> UsageCharts:
     return UsageCharts(
         daily=[
             _chart("daily-data", _("Data used per day, last 30 days"), names, days, daily.data, size, _short_day,
-                   _long_day, every=7),
+                   _long_day, unit="bytes", every=7),
             _chart("daily-time", _("Time online per day, last 30 days"), names, days, daily.time, duration,
-                   _short_day, _long_day, every=7),
+                   _short_day, _long_day, unit="seconds", every=7),
         ],
         monthly=[
             _chart("monthly-data", _("Data used per month, last 12 months"), names, months, monthly.data, size,
-                   _short_month, _long_month),
+                   _short_month, _long_month, unit="bytes"),
             _chart("monthly-time", _("Time online per month, last 12 months"), names, months, monthly.time,
-                   duration, _short_month, _long_month),
+                   duration, _short_month, _long_month, unit="seconds"),
         ],
     )  # fmt: skip
 
@@ -157,6 +157,33 @@ def _short_month(month: date) -> str:
 
 def _long_month(month: date) -> str:
     return date_format(month, "YEAR_MONTH_FORMAT")
+
+
+#: The steps of a round axis top: 1, 2, 4 or 5, 10 times a power of ten.
+_STEPS = (1, 2, 4, 5, 10)
+
+
+def _rounded_up(value: int, unit: str) -> int:
+    """The axis top: `value` rounded up to a number that reads round in its unit, so
+    that it and its half are short labels ("2.0 GB" and "1.0 GB", "40 h" and "20 h")."""
+    if value <= 0:
+        return 0
+    if unit == "bytes":
+        scale = 1
+        while value >= scale * 1024 and scale < 1 << 50:
+            scale *= 1024
+    elif value <= 60:
+        return 60
+    else:  # seconds: whole hours from an hour on, else whole minutes up to an hour
+        scale = 3600 if value > 3600 else 60
+    amount = value / scale
+    power = 1
+    while power * 10 < amount:
+        power *= 10
+    while power > amount and power > 1:
+        power //= 10
+    step = next(step for step in _STEPS if step * power >= amount)
+    return min(int(step * power * scale), 3600) if scale == 60 else int(step * power * scale)
 
 
 def _n(value: float) -> str:
@@ -188,11 +215,13 @@ def _chart(
     short: Callable[[date], str],
     long: Callable[[date], str],
     *,
+    unit: str,
     every: int = 1,
 ) -> Chart:
     series = _series(names, values)
     totals = [sum(part.get(bucket, 0) for _name, part in series) for bucket in buckets]
     peak = max(totals, default=0)
+    top = _rounded_up(peak, unit)
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / len(buckets)
     bar_width = slot * 0.7
@@ -204,7 +233,7 @@ def _chart(
             value = part.get(bucket, 0)
             if not value or not peak:
                 continue
-            height = value / peak * plot_height
+            height = value / top * plot_height
             base -= height
             bars.append(Bar(f"chart-series-{number}", _n(x), _n(base), _n(bar_width), _n(height)))
     last = len(buckets) - 1
@@ -213,7 +242,7 @@ def _chart(
         for index, bucket in enumerate(buckets)
         if (last - index) % every == 0
     ]
-    levels = ((0, HEIGHT - BOTTOM), (peak // 2, TOP + plot_height / 2), (peak, TOP)) if peak else ()
+    levels = ((0, HEIGHT - BOTTOM), (top // 2, TOP + plot_height / 2), (top, TOP)) if peak else ()
     y_ticks = [Tick(shown(value), _n(LEFT - 6), _n(y + 4), _n(y)) for value, y in levels]
     rows = [
         Row(long(bucket), [shown(part.get(bucket, 0)) for _name, part in series], shown(totals[index]))

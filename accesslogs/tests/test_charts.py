@@ -164,3 +164,19 @@ def test_the_charts_follow_the_language(client, customer):
         assert today.endswith(date_format(timezone.localdate(), "Y")) and today in daily
         assert row(daily, today)[-1] == "1,5\xa0Gio"
         assert '<th scope="col">Période</th>' in daily and "Les chiffres" in daily
+
+
+def test_the_axis_goes_up_to_a_round_value_above_the_highest_bar(customer):
+    device = DeviceFactory(user=customer)
+    usage(customer, device.mac, 0, seconds=39 * 3600 + 50 * 60, bytes_in=1100 * 2**20)
+    charts = usage_charts_for(user=customer)
+    data, time = charts.daily
+    assert [tick.text for tick in data.y_ticks] == [
+        size_formatter()(0),
+        size_formatter()(2**30),
+        size_formatter()(2**31),
+    ]
+    assert [tick.text for tick in time.y_ticks] == [duration_formatter()(s) for s in (0, 20 * 3600, 40 * 3600)]
+    # The highest bar reaches 1100/2048 of the plot's height.
+    (bar,) = [bar for bar in data.bars]
+    assert float(bar.height) == pytest.approx((200 - 12 - 28) * 1100 / 2048, abs=0.01)
