@@ -166,25 +166,18 @@ class UserAdmin(RecordsStaffViewsMixin, DjangoUserAdmin):
         return actions
 
     def delete_view(self, request, object_id, extra_context=None):
-        """A customer's account is erased, never deleted as a row: erasure writes the
-        receipt and the ledger and detaches what the law makes us keep. Staff are
-        pointed to it (the action the erasure app adds to this list) instead of
-        Django's confirmation page, which ends in a permission error."""
-        changelist = reverse("admin:accounts_user_changelist")
-        messages.warning(
-            request,
-            format_html(
-                '{} <a href="{}?id__exact={}">{}</a>',
-                _(
-                    "A customer's account is not deleted here: it is erased, with the receipt, the ledger and "
-                    "what the law makes us keep. The customer deletes it at Delete your account; when they ask "
-                    "you to, select them in the list and choose the action"
-                ),
-                changelist,
-                int(object_id) if str(object_id).isdigit() else 0,
-                _("Delete the account as the customer asked"),
-            ),
+        """Accounts are erased, never deleted as rows (erasure writes the receipt and the ledger and
+        detaches what the law keeps): staff are pointed to the erasure app's action on this list
+        instead of Django's confirmation page, which ended in a permission error."""
+        pk = int(object_id) if str(object_id).isdigit() else 0
+        link = f"{reverse('admin:accounts_user_changelist')}?id__exact={pk}"
+        text = _(
+            "A customer's account is not deleted here: it is erased, with the receipt, the ledger and "
+            "what the law makes us keep. The customer deletes it at Delete your account; when they ask "
+            "you to, select them in the list and choose the action"
         )
+        action = _("Delete the account as the customer asked")
+        messages.warning(request, format_html('{} <a href="{}">{}</a>', text, link, action))
         return redirect(reverse("admin:accounts_user_change", args=[object_id]))
 
     def has_suspend_permission(self, request) -> bool:

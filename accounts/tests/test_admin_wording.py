@@ -10,9 +10,10 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from accounts.data_requests import data_request_file
 from accounts.groups import SUPPORT
 from accounts.models import ActivityEvent, User
-from accounts.services import activity_record, data_request_file
+from accounts.services import activity_record
 from accounts.tests.factories import StaffUserFactory, SuperuserFactory, VerifiedUserFactory
 from erasure.models import ErasureRequest
 
