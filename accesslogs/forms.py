@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from cloudportal.dates import ShownDateField
 from devices.models import Device
 
 from .selectors import SessionFilters
@@ -38,13 +39,13 @@ class SessionFilterForm(forms.Form):
         empty_value=None,
         error_messages={"invalid_choice": _("Choose one of your devices.")},
     )
-    date_from = forms.DateField(
+    date_from = ShownDateField(
         label=_("From"),
         required=False,
         widget=_DateInput(),
         error_messages={"invalid": _("Enter a real date, for example 2026-03-01.")},
     )
-    date_to = forms.DateField(
+    date_to = ShownDateField(
         label=_("To"),
         required=False,
         widget=_DateInput(),

@@ -5,13 +5,23 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import Count as CountOf
 from django.db.models import Sum
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import ngettext
 
 from accounts.models import User
-from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, ErasureResult, HeldPart, lazy_text, register
+from cloudportal.dates import day_shown, moment_shown
+from cloudportal.privacy import (
+    EU_DATABASE,
+    HOSTING,
+    Category,
+    Count,
+    ErasureResult,
+    HeldPart,
+    lazy_text,
+    noun,
+    register,
+)
 from compliance.models import LegalHold
 
 from .holds import held_scopes_noticeable, holds_keeping_sessions, legal_holds_pin, sessions_held_q
@@ -45,8 +55,8 @@ def _access_logs_counts(user: User) -> list[Count]:
         sessions=Sum("sessions"), devices=CountOf("mac", distinct=True)
     )
     return [
-        Count(_("sessions"), sums["sessions"] or 0),
-        Count(_("devices seen"), sums["devices"]),
+        Count(noun("session", "sessions"), sums["sessions"] or 0),
+        Count(noun("device seen", "devices seen"), sums["devices"]),
     ]
 
 
@@ -56,8 +66,8 @@ def _access_logs_sample(user: User) -> list[str]:
     lines = []
     for s in sessions_for(user=user, noticeable=noticeable)[:3]:
         erased = erasure_shown(s, noticeable)
-        fate = _("Held (legal hold)") if erased is None else _("Erased on %(day)s") % {"day": f"{erased:%Y-%m-%d}"}
-        lines.append(f"{timezone.localtime(s.started_at):%Y-%m-%d %H:%M} · {s.site.name} · {s.ip} · {fate}")
+        fate = _("Held (legal hold)") if erased is None else _("Erased on %(day)s") % {"day": day_shown(erased)}
+        lines.append(f"{moment_shown(s.started_at)} · {s.site.name} · {s.ip} · {fate}")
     return lines
 
 
@@ -100,7 +110,7 @@ def _access_logs_held(user: User) -> tuple[HeldPart, ...]:
     for scope in scopes:
         count = sessions.filter(sessions_held_q(scopes=[scope])).count()
         if count:
-            parts.append(HeldPart(label=gettext_noop("sessions"), count=count, until=expiry[scope.hold_id]))
+            parts.append(HeldPart(label=noun("session", "sessions"), count=count, until=expiry[scope.hold_id]))
     return tuple(parts)
 
 
@@ -117,8 +127,8 @@ def _access_logs_erase(user: User) -> ErasureResult:
     subscribers_detach(user=user)
     deleted, _by_model = DailyUsage.objects.filter(user=user).delete()
     return ErasureResult(
-        deleted={"daily usage": deleted},
-        kept={"sessions": kept},
+        deleted={noun("day of usage", "days of usage"): deleted},
+        kept={noun("session", "sessions"): kept},
         kept_reason=_kept_reason(),
         kept_until=erase_on(newest) if newest else None,
         held=held,

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.models import User
 from cloudportal.privacy import BulkExport
+from devices.models import Device
 
 from .holds import HeldScope, held_scopes_noticeable
 from .models import DailyUsage, NetworkSession, Site, Subscriber
@@ -266,4 +268,29 @@ def sessions_export_query(*, user: User) -> BulkExport:
         text=SESSION_EXPORT_TEXT,
         source=source,
         parts=tuple((*erased_on_params, subscriber, *shown_params) for subscriber in subscribers_of(user=user)),
+    )
+
+
+# --- Usage charts -------------------------------------------------------------
+
+
+def device_usage_for(*, user: User, first_month: date, first_day: date, last_day: date) -> list[dict]:
+    """The customer's daily usage of their current devices from `first_month` to
+    `last_day`, summed per device and month and, from `first_day` on, per day (`recent`,
+    None before): one query whatever the number of devices, at most a row per device
+    and month or recent day. Each row: mac, label and added (the device's), month,
+    recent, seconds, bytes (in and out)."""
+    devices = Device.objects.filter(user_id=OuterRef("user_id"), mac=OuterRef("mac"))
+    return list(
+        DailyUsage.objects.filter(user_id=user.pk, day__gte=min(first_month, first_day), day__lte=last_day)
+        .filter(Exists(devices))
+        .annotate(
+            month=TruncMonth("day", output_field=DateField()),
+            recent=Case(When(day__gte=first_day, then=F("day")), default=None, output_field=DateField()),
+            label=Subquery(devices.values("label")[:1]),
+            added=Subquery(devices.values("created_at")[:1]),
+        )
+        .values("mac", "label", "added", "month", "recent")
+        .annotate(seconds=Sum("seconds"), bytes=Sum(F("bytes_in") + F("bytes_out")))
+        .order_by()
     )

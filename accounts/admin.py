@@ -15,12 +15,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cloudportal.core.admin import ReadOnlyAdminMixin
+from cloudportal.dates import day_shown
 from cloudportal.privacy import categories, category_label
 
 from .data_requests import data_request_answer, data_request_assign, data_request_extend, data_request_extension_check
@@ -158,6 +160,26 @@ class UserAdmin(RecordsStaffViewsMixin, DjangoUserAdmin):
         if change and obj.pk != request.user.pk:
             user_change_record(user=obj, staff=request.user, fields=form.changed_data)
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # see delete_view
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Accounts are erased, never deleted as rows (erasure writes the receipt and the ledger and
+        detaches what the law keeps): staff are pointed to the erasure app's action on this list
+        instead of Django's confirmation page, which ended in a permission error."""
+        pk = int(object_id) if str(object_id).isdigit() else 0
+        link = f"{reverse('admin:accounts_user_changelist')}?id__exact={pk}"
+        text = _(
+            "A customer's account is not deleted here: it is erased, with the receipt, the ledger and "
+            "what the law makes us keep. The customer deletes it at Delete your account; when they ask "
+            "you to, select them in the list and choose the action"
+        )
+        action = _("Delete the account as the customer asked")
+        messages.warning(request, format_html('{} <a href="{}">{}</a>', text, link, action))
+        return redirect(reverse("admin:accounts_user_change", args=[object_id]))
+
     def has_suspend_permission(self, request) -> bool:
         return request.user.has_perm("accounts.suspend_user")
 
@@ -230,10 +252,18 @@ class RegistryCategoryFilter(admin.SimpleListFilter):
         return queryset.filter(category=self.value()) if self.value() else queryset
 
 
+class ActorKindFilter(admin.ChoicesFieldListFilter):
+    """The field is called "by", and the admin titles a filter "By <title>"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("who acted")
+
+
 @admin.register(ActivityEvent)
 class ActivityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "user", "action", "category_name", "actor_kind", "actor"]
-    list_filter = ["action", "actor_kind", RegistryCategoryFilter]
+    list_filter = ["action", ("actor_kind", ActorKindFilter), RegistryCategoryFilter]
     search_fields = ["user__email"]
     list_select_related = ["user", "actor"]
     show_full_result_count = False
@@ -263,7 +293,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 class DataRequestAdminForm(forms.ModelForm):
     extend_to = forms.DateField(
-        label=_("extend the due date to"),
+        label=_("Extend the due date to"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("At most two months after the legal due date. The customer is emailed the reason."),
@@ -297,7 +327,9 @@ class DataRequestAdminForm(forms.ModelForm):
 @admin.register(DataRequest)
 class DataRequestAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
     form = DataRequestAdminForm
-    list_display = ["reference", "user", "kind", "about", "status", "due_at", "due_flag", "assigned_to", "created_at"]
+    # Seven columns fit a 1280 px screen: the due date carries the overdue flag, and
+    # the filing date is on the request's page.
+    list_display = ["reference", "user", "kind", "about", "status", "due", "assigned_to"]
     list_filter = [OverdueFilter, "status", "kind", RegistryCategoryFilter, "assigned_to"]
     search_fields = ["reference", "user__email", "id"]
     list_select_related = ["user", "assigned_to"]
@@ -331,11 +363,12 @@ class DataRequestAdmin(RecordsStaffViewsMixin, admin.ModelAdmin):
     def about(self, obj: DataRequest) -> str:
         return obj.category_label
 
-    @admin.display(description=_("overdue?"), ordering="due_at")
-    def due_flag(self, obj: DataRequest) -> str:
+    @admin.display(description=_("due"), ordering="due_at")
+    def due(self, obj: DataRequest) -> str:
+        shown = day_shown(obj.due_at)
         if obj.is_overdue:
-            return format_html('<strong class="overdue">{}</strong>', _("OVERDUE"))
-        return ""
+            return format_html('{} <strong class="overdue">{}</strong>', shown, _("OVERDUE"))
+        return shown
 
     @admin.action(description=_("Assign to me"))
     def assign_to_me(self, request, queryset):

@@ -11,7 +11,8 @@ def _sync_groups(sender, **kwargs) -> None:
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = _("Accounts")
+    # allauth's `account` app is "Accounts" in the admin too: ours holds the customers.
+    verbose_name = _("Customers")
 
     def ready(self) -> None:
         # The staff groups and their permissions are made after every migrate (and

@@ -6,8 +6,8 @@ from allauth.usersessions.models import UserSession
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
+from cloudportal.dates import moment_shown
 from cloudportal.months import add_months
 from cloudportal.privacy import (
     CONTRACT,
@@ -19,6 +19,7 @@ from cloudportal.privacy import (
     Count,
     ErasureResult,
     erase_rows,
+    noun,
     register,
 )
 
@@ -35,9 +36,9 @@ DATA_REQUEST_RETENTION_MONTHS = 12
 
 def _account_counts(user: User) -> list[Count]:
     return [
-        Count(_("email addresses"), EmailAddress.objects.filter(user=user).count()),
-        Count(_("two-factor methods"), Authenticator.objects.filter(user=user).count()),
-        Count(_("sign-in sessions"), UserSession.objects.filter(user=user).count()),
+        Count(noun("email address", "email addresses"), EmailAddress.objects.filter(user=user).count()),
+        Count(noun("two-factor method", "two-factor methods"), Authenticator.objects.filter(user=user).count()),
+        Count(noun("sign-in session", "sign-in sessions"), UserSession.objects.filter(user=user).count()),
     ]
 
 
@@ -72,11 +73,11 @@ def _account_erase(user: User) -> ErasureResult:
     """Sign-in material goes; the account row itself is removed by account erasure."""
     user.set_unusable_password()
     user.save(update_fields=["password"])
-    deleted = {gettext_noop("password"): 1}
+    deleted = {noun("password", "password"): 1}
     for label, model in (
-        (gettext_noop("sign-in sessions"), UserSession),
-        (gettext_noop("two-factor methods"), Authenticator),
-        (gettext_noop("email addresses"), EmailAddress),
+        (noun("sign-in session", "sign-in sessions"), UserSession),
+        (noun("two-factor method", "two-factor methods"), Authenticator),
+        (noun("email address", "email addresses"), EmailAddress),
     ):
         deleted |= erase_rows(label, model.objects.filter(user=user)).deleted
     # Django's log of staff changes names the account by its address: by number now.
@@ -139,7 +140,7 @@ def _profile_values(user: User) -> list[tuple[str, str]]:
 
 
 def _profile_counts(user: User) -> list[Count]:
-    return [Count(_("fields filled in"), len(_profile_values(user)))]
+    return [Count(noun("field filled in", "fields filled in"), len(_profile_values(user)))]
 
 
 def _profile_sample(user: User) -> list[str]:
@@ -178,7 +179,7 @@ register(
         counts=_profile_counts,
         sample=_profile_sample,
         export=_profile_export,
-        erase=lambda user: erase_rows(gettext_noop("profile"), Profile.objects.filter(user=user)),
+        erase=lambda user: erase_rows(noun("profile", "profiles"), Profile.objects.filter(user=user)),
         order=20,
     )
 )
@@ -211,7 +212,7 @@ def _preferences_erase(user: User) -> ErasureResult:
     """Back to the defaults: no opt-in survives, nothing says what was chosen."""
     defaults = {name: User._meta.get_field(name).get_default() for name in PREFERENCE_FIELDS}
     User.objects.filter(pk=user.pk).update(**defaults)
-    return ErasureResult(deleted={gettext_noop("preferences"): len(defaults)})
+    return ErasureResult(deleted={noun("preference", "preferences"): len(defaults)})
 
 
 register(
@@ -229,7 +230,7 @@ register(
         correct_url="me:preferences",
         models=(),
         columns=("service_improvement_emails", "deletion_notice_emails", "language"),
-        counts=lambda user: [Count(_("settings"), 3)],
+        counts=lambda user: [Count(noun("setting", "settings"), 3)],
         sample=_preferences_sample,
         export=_preferences_export,
         erase=_preferences_erase,
@@ -259,7 +260,7 @@ def _activity_export(user: User) -> list[dict]:
 
 def _activity_sample(user: User) -> list[str]:
     return [
-        f"{e.created_at:%Y-%m-%d %H:%M} · {e.get_action_display()} · {e.category}" for e in activity_for(user=user)[:3]
+        f"{moment_shown(e.created_at)} · {e.get_action_display()} · {e.category}" for e in activity_for(user=user)[:3]
     ]
 
 
@@ -268,7 +269,7 @@ def _activity_erase(user: User) -> ErasureResult:
     hold's entries and the staff views it concealed are not told of here either)."""
     shown = activity_for(user=user).count()
     ActivityEvent.objects.filter(user=user).delete()
-    return ErasureResult(deleted={gettext_noop("activity events"): shown})
+    return ErasureResult(deleted={noun("activity event", "activity events"): shown})
 
 
 register(
@@ -286,7 +287,7 @@ register(
         correct_url="me:requests",
         models=("accounts.ActivityEvent",),
         columns=("when", "action", "category", "fields", "by", "note"),
-        counts=lambda user: [Count(_("events"), activity_for(user=user).count())],
+        counts=lambda user: [Count(noun("event", "events"), activity_for(user=user).count())],
         sample=_activity_sample,
         export=_activity_export,
         erase=_activity_erase,
@@ -370,10 +371,10 @@ register(
             "answer",
             "answered",
         ),
-        counts=lambda user: [Count(_("requests"), DataRequest.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("request", "requests"), DataRequest.objects.filter(user=user).count())],
         sample=_requests_sample,
         export=_requests_export,
-        erase=lambda user: erase_rows(gettext_noop("data requests"), DataRequest.objects.filter(user=user)),
+        erase=lambda user: erase_rows(noun("data request", "data requests"), DataRequest.objects.filter(user=user)),
         expire=_requests_expire,
         order=90,
     )

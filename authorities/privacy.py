@@ -17,10 +17,10 @@ from __future__ import annotations
 from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import EU_DATABASE, HOSTING, LEGAL_OBLIGATION, Category, Count, ErasureResult, register
+from cloudportal.dates import day_shown
+from cloudportal.privacy import EU_DATABASE, HOSTING, LEGAL_OBLIGATION, Category, Count, ErasureResult, noun, register
 from compliance.privacy import ASK_IF_WRONG
 
 from .models import AuthorityRequest, Lookup, LookupMatch
@@ -77,8 +77,8 @@ def _erase(user: User) -> ErasureResult:
         Lookup.objects.filter(kind=Lookup.Kind.ACCOUNT, email__iexact=address).update(email="")
     detached = matches.update(account=None, email="")
     return ErasureResult(
-        deleted={gettext_noop("emails in copies of your sessions"): detached},
-        kept={"authority requests": known},
+        deleted={noun("email in copies of your sessions", "emails in copies of your sessions"): detached},
+        kept={noun("authority request", "authority requests"): known},
         kept_reason=_("the record of an authority's request and what it asked for, without your account"),
     )
 
@@ -113,9 +113,11 @@ register(
             "authorities.LookupMatch",
             "authorities.DisclosurePackage",
         ),
-        counts=lambda user: [Count(_("authority requests"), requests_known_to(user=user).count())],
+        counts=lambda user: [
+            Count(noun("authority request", "authority requests"), requests_known_to(user=user).count())
+        ],
         sample=lambda user: [
-            f"{r.received_on:%Y-%m-%d} · {r.get_authority_kind_display()}" for r in requests_known_to(user=user)[:3]
+            f"{day_shown(r.received_on)} · {r.get_authority_kind_display()}" for r in requests_known_to(user=user)[:3]
         ],
         columns=(
             "authority",

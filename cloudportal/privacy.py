@@ -19,6 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext, npgettext
 from django.utils.translation import gettext_lazy as _
 
 from .csv_cells import csv_text_sql
@@ -41,10 +42,47 @@ CONTRACT = _("Performance of our contract with you")
 LEGAL_OBLIGATION = _("Legal obligation")
 
 
+# --- Counted nouns ------------------------------------------------------------
+# "1 device", "2 devices", "0 appareil": a count's noun agrees with its number in
+# every language (npgettext, context "count"). A category declares each noun it counts
+# with `noun(singular, plural)`, which returns the plural: the msgid its Count and its
+# ErasureResult keys carry (stored in receipts as they are), and `counted` finds the
+# singular again. The French forms are in the catalogue with msgctxt "count".
+
+_SINGULARS: dict[str, str] = {}
+
+
+def noun(singular: str, plural: str) -> str:
+    """Declare the singular of a counted plural noun; returns the plural, untranslated."""
+    if _SINGULARS.get(plural, singular) != singular:
+        raise ValueError(f"the noun {plural!r} has two singulars")
+    _SINGULARS[plural] = singular
+    return plural
+
+
+def counted_noun(label: Text, count: int) -> str:
+    """The noun `label` (a plural declared with `noun`) agreeing with `count`, in the
+    active language; any other label translated as it is."""
+    singular = _SINGULARS.get(label) if isinstance(label, str) else None
+    if singular is None:
+        return gettext(str(label))
+    return npgettext("count", singular, label, count)
+
+
+def counted(label: Text, count: int) -> str:
+    """'1 device', '2 devices' (`counted_noun` after the number)."""
+    return f"{count} {counted_noun(label, count)}"
+
+
 @dataclass(frozen=True)
 class Count:
+    #: A plural declared with `noun` (or a text said the same whatever the count).
     label: Text
     value: int
+
+    @property
+    def noun(self) -> str:
+        return counted_noun(self.label, self.value)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from cloudportal.dates import day_shown
 from cloudportal.privacy import (
     EU_DATABASE,
     HOSTING,
@@ -18,6 +19,7 @@ from cloudportal.privacy import (
     Count,
     ErasureResult,
     lazy_text,
+    noun,
     register,
 )
 
@@ -44,7 +46,7 @@ def _disclosures_erase(user: User) -> ErasureResult:
     visible = disclosures_for(user=user).count()
     Disclosure.objects.filter(customer=user).update(customer=None)
     return ErasureResult(
-        kept={"disclosures": visible},
+        kept={noun("disclosure", "disclosures"): visible},
         kept_reason=_("the record of what was disclosed to an authority, without your account, as the law requires"),
     )
 
@@ -64,9 +66,9 @@ register(
         correct_url="me:requests",
         models=("compliance.Disclosure",),
         columns=("disclosed_on", "disclosed_to", "kind_of_authority", "what", "legal_basis"),
-        counts=lambda user: [Count(_("disclosures"), disclosures_for(user=user).count())],
+        counts=lambda user: [Count(noun("disclosure", "disclosures"), disclosures_for(user=user).count())],
         sample=lambda user: [
-            f"{d.disclosed_on:%Y-%m-%d} · {d.get_authority_kind_display()}" for d in disclosures_for(user=user)[:3]
+            f"{day_shown(d.disclosed_on)} · {d.get_authority_kind_display()}" for d in disclosures_for(user=user)[:3]
         ],
         export=_disclosures_export,
         erase=_disclosures_erase,
@@ -93,7 +95,7 @@ def _holds_export(user: User) -> list[dict]:
 def _holds_erase(user: User) -> ErasureResult:
     """Holds outlive the account: they are orders to keep its sessions."""
     return ErasureResult(
-        kept={"legal holds": holds_visible_to(user=user).count()},
+        kept={noun("legal hold", "legal holds"): holds_visible_to(user=user).count()},
         kept_reason=_("a legal hold is an order to keep your sessions; it lasts until the authority lifts it"),
     )
 
@@ -124,8 +126,8 @@ register(
         correct_url="me:requests",
         models=("compliance.LegalHold", "compliance.LegalHoldEvent"),
         columns=("placed", "authority", "reference", "sessions_from", "sessions_to", "in_force"),
-        counts=lambda user: [Count(_("legal holds"), holds_visible_to(user=user).count())],
-        sample=lambda user: [f"{h.created_at:%Y-%m-%d} · {h.authority}" for h in holds_visible_to(user=user)[:3]],
+        counts=lambda user: [Count(noun("legal hold", "legal holds"), holds_visible_to(user=user).count())],
+        sample=lambda user: [f"{day_shown(h.created_at)} · {h.authority}" for h in holds_visible_to(user=user)[:3]],
         export=_holds_export,
         erase=_holds_erase,
         conceals_activity=lambda user: activity_concealed_since(user=user),

@@ -1,10 +1,9 @@
 """The devices app's category in the privacy registry."""
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import CONTRACT, EU_DATABASE, HOSTING, Category, Count, erase_rows, register
+from cloudportal.privacy import CONTRACT, EU_DATABASE, HOSTING, Category, Count, erase_rows, noun, register
 
 from .models import Device
 
@@ -42,10 +41,10 @@ register(
         correct_url="devices:list",
         models=("devices.Device",),
         columns=("mac", "label", "added", "last_seen", "randomised"),
-        counts=lambda user: [Count(_("devices"), Device.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("device", "devices"), Device.objects.filter(user=user).count())],
         sample=_devices_sample,
         export=_devices_export,
-        erase=lambda user: erase_rows(gettext_noop("devices"), Device.objects.filter(user=user)),
+        erase=lambda user: erase_rows(noun("device", "devices"), Device.objects.filter(user=user)),
         order=40,
     )
 )

@@ -1,10 +1,10 @@
 """Account deletion requests in the privacy registry."""
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, erase_rows, register
+from cloudportal.dates import day_shown
+from cloudportal.privacy import EU_DATABASE, HOSTING, Category, Count, erase_rows, noun, register
 
 from .models import ErasureRequest
 
@@ -38,13 +38,15 @@ register(
         correction=_("Use the link in the confirmation email to cancel a deletion."),
         models=("erasure.ErasureRequest",),
         columns=("asked", "erase_after", "status", "cancelled"),
-        counts=lambda user: [Count(_("requests"), ErasureRequest.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("request", "requests"), ErasureRequest.objects.filter(user=user).count())],
         sample=lambda user: [
-            f"{r.requested_at:%Y-%m-%d} · {r.get_status_display()}"
+            f"{day_shown(r.requested_at)} · {r.get_status_display()}"
             for r in ErasureRequest.objects.filter(user=user).order_by("-requested_at")[:3]
         ],
         export=_requests_export,
-        erase=lambda user: erase_rows(gettext_noop("deletion requests"), ErasureRequest.objects.filter(user=user)),
+        erase=lambda user: erase_rows(
+            noun("deletion request", "deletion requests"), ErasureRequest.objects.filter(user=user)
+        ),
         order=95,
     )
 )

@@ -66,9 +66,11 @@ def cancel_token(request: ErasureRequest) -> str:
     return signing.dumps({"request": request.pk, "user": request.user_id}, salt=CANCEL_SALT)
 
 
-def account_delete_request(*, user: User) -> ErasureRequest:
+def account_delete_request(*, user: User, staff: User | None = None) -> ErasureRequest:
     """Lock the account, sign it out everywhere, email the confirmation, and
-    schedule erasure after the grace period. Asking twice is refused."""
+    schedule erasure after the grace period. Asking twice is refused. `staff`: the
+    staff member who does it because the customer asked them (the admin's action),
+    named in the customer's activity history."""
     now = timezone.now()
     grace = erasure_grace()
     try:
@@ -84,8 +86,8 @@ def account_delete_request(*, user: User) -> ErasureRequest:
                 user=locked,
                 action=ActivityEvent.Action.REQUESTED,
                 category="account",
-                actor_kind=ActivityEvent.Actor.CUSTOMER,
-                actor=locked,
+                actor_kind=ActivityEvent.Actor.STAFF if staff else ActivityEvent.Actor.CUSTOMER,
+                actor=staff or locked,
                 note="deletion",
             )
             request.user = locked

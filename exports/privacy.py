@@ -1,10 +1,10 @@
 """Data exports in the privacy registry: the files hold a copy of everything."""
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from cloudportal.privacy import HOSTING, Category, Count, ErasureResult, register
+from cloudportal.dates import day_shown
+from cloudportal.privacy import HOSTING, Category, Count, ErasureResult, noun, register
 
 from .models import DataExport
 from .services import exports_delete_for
@@ -25,13 +25,13 @@ def _exports_export(user: User) -> list[dict]:
 
 def _exports_sample(user: User) -> list[str]:
     return [
-        f"{e.created_at:%Y-%m-%d} · {e.get_status_display()}"
+        f"{day_shown(e.created_at)} · {e.get_status_display()}"
         for e in DataExport.objects.filter(user=user).order_by("-created_at")[:3]
     ]
 
 
 def _exports_erase(user: User) -> ErasureResult:
-    return ErasureResult(deleted={gettext_noop("data exports"): exports_delete_for(user=user)})
+    return ErasureResult(deleted={noun("data export", "data exports"): exports_delete_for(user=user)})
 
 
 register(
@@ -51,7 +51,7 @@ register(
         correct_url="me:export",
         models=("exports.DataExport",),
         columns=("asked", "status", "ready", "download_until", "sha256"),
-        counts=lambda user: [Count(_("exports"), DataExport.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("export", "exports"), DataExport.objects.filter(user=user).count())],
         sample=_exports_sample,
         export=_exports_export,
         erase=_exports_erase,

@@ -1,9 +1,9 @@
 """The statement acceptances in the privacy registry (SPEC §2: Policy acceptances)."""
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
-from cloudportal.privacy import EU_DATABASE, HOSTING, LIFE_OF_ACCOUNT, Category, Count, erase_rows, register
+from cloudportal.dates import day_shown
+from cloudportal.privacy import EU_DATABASE, HOSTING, LIFE_OF_ACCOUNT, Category, Count, erase_rows, noun, register
 
 from .models import StatementAcceptance
 
@@ -26,7 +26,7 @@ def _export(user) -> list[dict]:
 
 
 def _sample(user) -> list[str]:
-    return [f"{a.accepted_at:%Y-%m-%d} · {a.version.version}" for a in _acceptances(user).reverse()[:3]]
+    return [f"{day_shown(a.accepted_at)} · {a.version.version}" for a in _acceptances(user).reverse()[:3]]
 
 
 register(
@@ -47,11 +47,13 @@ register(
         correct_url="me:requests",
         models=("policies.StatementAcceptance",),
         columns=("version", "accepted", "language", "ip_address", "user_agent"),
-        counts=lambda user: [Count(_("acceptances"), StatementAcceptance.objects.filter(user=user).count())],
+        counts=lambda user: [
+            Count(noun("acceptance", "acceptances"), StatementAcceptance.objects.filter(user=user).count())
+        ],
         sample=_sample,
         export=_export,
         erase=lambda user: erase_rows(
-            gettext_noop("statement acceptances"), StatementAcceptance.objects.filter(user=user)
+            noun("statement acceptance", "statement acceptances"), StatementAcceptance.objects.filter(user=user)
         ),
         order=60,
     )

@@ -2,8 +2,8 @@
 
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
+from cloudportal.dates import day_shown
 from cloudportal.privacy import (
     EMAIL_PROVIDER,
     EU_DATABASE,
@@ -12,6 +12,7 @@ from cloudportal.privacy import (
     Category,
     Count,
     ErasureResult,
+    noun,
     register,
 )
 
@@ -33,7 +34,7 @@ def _emails_export(user) -> list[dict]:
 
 def _emails_sample(user) -> list[str]:
     return [
-        f"{e.created_at:%Y-%m-%d} · {e.subject}"
+        f"{day_shown(e.created_at)} · {e.subject}"
         for e in OutboundEmail.objects.filter(user=user).order_by("-created_at")[:3]
     ]
 
@@ -52,7 +53,7 @@ def _emails_erase(user) -> ErasureResult:
     mine = OutboundEmail.objects.filter(Q(user=user) | Q(user__isnull=True, to__in=addresses))
     pending = mine.filter(status=OutboundEmail.Status.PENDING).update(user=None, forget_recipient=True)
     count, _by_model = mine.exclude(status=OutboundEmail.Status.PENDING).delete()
-    return ErasureResult(deleted={gettext_noop("emails"): count + pending})
+    return ErasureResult(deleted={noun("email", "emails"): count + pending})
 
 
 register(
@@ -73,7 +74,7 @@ register(
         correct_url="account_email",
         models=("core.OutboundEmail",),
         columns=("to", "subject", "status", "queued", "sent"),
-        counts=lambda user: [Count(_("emails"), OutboundEmail.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("email", "emails"), OutboundEmail.objects.filter(user=user).count())],
         sample=_emails_sample,
         export=_emails_export,
         erase=_emails_erase,

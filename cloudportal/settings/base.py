@@ -221,6 +221,8 @@ USERSESSION_ACTIVITY_SECONDS = env.int("USERSESSION_ACTIVITY_SECONDS", default=3
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+#: Dates as "1 Dec 2026, 22:00" / "1 déc. 2026, 22:00" on every page, email and export.
+FORMAT_MODULE_PATH = ["cloudportal.formats"]
 LANGUAGE_COOKIE_NAME = "cloudportal_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env("TIME_ZONE", default="Europe/Paris")

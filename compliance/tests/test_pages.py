@@ -104,7 +104,7 @@ def test_a_disclosure_is_counted_only_once_its_half_year_is_over_and_the_delay_h
         table = body[body.index("<table") : body.index("</table>")]
         assert "10–49" not in table and 'data-period="2026-2"' not in table, day
         assert 'data-period="2026-1"' in body and "January–June 2026" in body
-        assert "The counts for July–December 2026 will be published on Jan. 31, 2027." in body
+        assert "The counts for July–December 2026 will be published on 31 Jan 2027." in body
 
     _on(monkeypatch, published)
     response = client.get(reverse("transparency"))

@@ -178,7 +178,7 @@ def test_erasure_runs_through_the_registry_leaves_nothing_and_records_the_ledger
     [receipt] = [m for m in mail.outbox if "Your account has been erased" in m.subject]
     for category in privacy.categories():
         assert str(category.label) in receipt.body, category.key
-    assert "kept: 1 sessions" in receipt.body
+    assert "kept: 1 session," in receipt.body
     assert receipt.alternatives
     # Messages still waiting at erasure go out (as a sender delivers them), then
     # their recipient is forgotten: no row holds the address any more.
@@ -255,7 +255,7 @@ def test_held_sessions_stay_held_and_the_receipt_names_only_holds_the_customer_m
     assert list(held.values_list("subscriber__user", "subscriber__email")) == [(None, "")]
     [receipt] = [m for m in mail.outbox if "Your account has been erased" in m.subject]
     day = date_format(timezone.localtime(expires), "DATE_FORMAT")
-    assert f"of these, 1 sessions under a legal hold from an authority, kept until {day} at the latest" in receipt.body
+    assert f"of these, 1 session under a legal hold from an authority, kept until {day} at the latest" in receipt.body
     assert receipt.body.count("under a legal hold from an authority, kept until") == 1  # not the secret one
     html = receipt.alternatives[0][0]
     assert "under a legal hold from an authority, kept until" in html

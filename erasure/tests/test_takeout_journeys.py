@@ -117,7 +117,7 @@ def test_delete_the_account_receipt_and_no_more_sign_in(page, portal, celery_wor
     assert html
     for category in privacy.categories():
         assert str(category.label) in text, category.key
-    assert re.search(r"kept: 1 sessions, .* \(the last of them until .+\)", text), text
+    assert re.search(r"kept: 1 session, .* \(the last of them until .+\)", text), text
     assert not User.objects.filter(email=email).exists()
     assert scan([email]) == []
 

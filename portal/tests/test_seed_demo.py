@@ -80,3 +80,23 @@ def test_a_demo_seeded_before_the_french_statement_gets_it_as_a_minor_version(cl
     statement = statement_in_force()
     assert statement.version == "1.1" and statement.has_french() and not statement.material
     assert StatementVersion.objects.count() == 2
+
+
+def test_the_demo_devices_were_added_before_their_sessions_and_the_charts_show_them(
+    client, django_capture_on_commit_callbacks
+):
+    from accesslogs.models import NetworkSession
+
+    with django_capture_on_commit_callbacks(execute=True):  # the usage rollup runs once ingest commits
+        call_command("seed_demo", "--force", stdout=io.StringIO())
+    first = NetworkSession.objects.order_by("started_at").first().started_at
+    for device in Device.objects.filter(mac__in=[mac for mac, _label in DEMO_DEVICES]):
+        assert device.created_at < first, device.label
+    client.post(reverse("account_login"), {"login": DEMO_CUSTOMER[0], "password": DEMO_CUSTOMER[1]})
+    for url in ("/", reverse("devices:list")):
+        content = client.get(url).content.decode()
+        for key in ("daily-data", "daily-time", "monthly-data", "monthly-time"):
+            assert f'id="chart-{key}"' in content
+        # Three devices, each drawn: a legend entry and bars of its colour.
+        for number, (_mac, label) in enumerate(DEMO_DEVICES):
+            assert f'class="chart-series-{number}"' in content and label in content

@@ -2,6 +2,7 @@ from django import template
 
 from cloudportal.http import passkeys_unavailable as _passkeys_unavailable
 from cloudportal.outbox import absolute_url as _absolute_url
+from cloudportal.privacy import counted_noun as _counted_noun
 
 register = template.Library()
 
@@ -18,3 +19,10 @@ def passkeys_unavailable(context) -> object:
     page's address (`cloudportal.http.passkeys_unavailable`), or None."""
     request = context.get("request")
     return _passkeys_unavailable(request) if request is not None else None
+
+
+@register.filter
+def counted_noun(label, count) -> str:
+    """`{{ label|counted_noun:count }}`: a registry noun agreeing with its count
+    ("1 device", "2 devices"; cloudportal.privacy.noun)."""
+    return _counted_noun(label, int(count or 0))

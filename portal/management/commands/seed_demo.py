@@ -73,6 +73,8 @@ DEMO_SITES = [
     ("Home fibre", "1 rue de l'Exemple, 75001 Paris"),
 ]
 DEMO_COLLECTOR = "demo-collector"
+#: How many days of sessions the demo customer has, up to today (for the usage charts).
+DEMO_DAYS = 360
 #: The reference of the demo's legal hold and of the disclosure made under it.
 DEMO_HOLD_REFERENCE = "DEMO-2026-0042"
 
@@ -103,9 +105,12 @@ class Command(BaseCommand):
 
     def _devices_and_sessions(self, customer: User) -> int:
         """Three devices and about a year of their sessions, through the real ingest."""
+        added = timezone.now() - timedelta(days=DEMO_DAYS + 1)
         for mac, label in DEMO_DEVICES:
             if not Device.objects.filter(mac=mac).exists():
-                device_add(user=customer, mac=mac, label=label)
+                device = device_add(user=customer, mac=mac, label=label)
+                # Added before the year of sessions below, not "today" beside them.
+                Device.objects.filter(pk=device.pk).update(created_at=added)
         collector = Collector.objects.filter(name=DEMO_COLLECTOR).first()
         if collector is None:
             collector, _token = collector_create(name=DEMO_COLLECTOR)
@@ -114,7 +119,7 @@ class Command(BaseCommand):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(FIELDS)
-        for days_ago in range(360, 0, -1):
+        for days_ago in range(DEMO_DAYS, 0, -1):
             for mac, _label in DEMO_DEVICES:
                 for n in range(rng.randint(0, 3)):
                     started = now - timedelta(days=days_ago, hours=rng.randint(0, 20))
