@@ -12,6 +12,8 @@ from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
+from .database import database_pooled
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
 
@@ -133,6 +135,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # waits for its turn instead.
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+#: "pgbouncer" when DATABASE_URL is PgBouncer in transaction mode (see settings/database.py).
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+database_pooled(DATABASES["default"], pooler=DATABASE_POOLER)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -1,0 +1,64 @@
+"""The retention sweep's lock through PgBouncer in transaction mode (the sweep itself
+through PgBouncer: test_sweep.py's two sweeps at once, run both ways)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection, connections
+
+from portal.sweep import SWEEP_LOCK_KEY, sweep_lock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _advisory_locks_held() -> int:
+    """The sweep's advisory locks held in the test database, asked of PostgreSQL
+    itself (not through PgBouncer)."""
+    server = connection.settings_dict
+    with psycopg.connect(host="127.0.0.1", port=5432, dbname=server["NAME"], user="postgres") as direct:
+        return direct.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() "
+            "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+            [SWEEP_LOCK_KEY],
+        ).fetchone()[0]
+
+
+def test_a_second_sweep_through_pgbouncer_waits_for_the_first(through_pgbouncer):
+    """The first run holds the lock until it ends, whichever server connections its
+    statements and the second run's land on; nothing is left locked afterwards."""
+    first_in, first_may_end, second_in = threading.Event(), threading.Event(), threading.Event()
+    errors = []
+
+    def run(entered, may_end=None):
+        try:
+            with sweep_lock():
+                entered.set()
+                connection.ensure_connection()  # the run's own work goes on beside the lock
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                if may_end is not None:
+                    may_end.wait(20)
+        except Exception as exc:  # noqa: BLE001 - the test reports any exception
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=run, args=(first_in, first_may_end))
+    first.start()
+    assert first_in.wait(10)
+    assert _advisory_locks_held() == 1
+    second = threading.Thread(target=run, args=(second_in,))
+    second.start()
+    time.sleep(1.5)
+    assert not second_in.is_set(), "the second sweep ran while the first held the lock"
+    first_may_end.set()
+    assert second_in.wait(10)
+    first.join(10)
+    second.join(10)
+    assert errors == []
+    assert _advisory_locks_held() == 0
