@@ -44,6 +44,19 @@ class PgBouncer:
         path = self.directory / "pgbouncer.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def url(self, name: str, user: str = "postgres") -> str:
+        """A DATABASE_URL through this PgBouncer to database `name`."""
+        return f"postgres://{user}@{self.host}:{self.port}/{name}"
+
     def admin(self, command: str) -> list[tuple]:
         """A command of PgBouncer's admin console (SHOW POOLS, ...), its rows."""
         import psycopg
@@ -77,9 +90,12 @@ pidfile = {directory / "pgbouncer.pid"}
 """
 
 
-def _start(*, pool_size: int, server: dict) -> PgBouncer:
+def pgbouncer_start(*, pool_size: int, server: dict) -> PgBouncer:
+    """A PgBouncer (transaction mode, `pool_size` server connections per database)
+    in front of the PostgreSQL of `server` (a DATABASES entry); the benchmarks use it
+    too. `stop()` it."""
     if not os.access(PGBOUNCER, os.X_OK):
-        pytest.fail(f"{PGBOUNCER} is missing: run scripts/ensure-services.sh (it installs pgbouncer)")
+        raise RuntimeError(f"{PGBOUNCER} is missing: run scripts/ensure-services.sh (it installs pgbouncer)")
     # Not pytest's tmp_path: PgBouncer refuses to run as root, and pytest's directories
     # are the current user's alone.
     directory = Path(tempfile.mkdtemp(prefix="cloudportal-pgbouncer-"))
@@ -116,18 +132,12 @@ class PgBouncers:
 
     def get(self, *, pool_size: int = 2) -> PgBouncer:
         if pool_size not in self.started:
-            self.started[pool_size] = _start(pool_size=pool_size, server=self.server)
+            self.started[pool_size] = pgbouncer_start(pool_size=pool_size, server=self.server)
         return self.started[pool_size]
 
     def stop(self) -> None:
         for bouncer in self.started.values():
-            bouncer.process.send_signal(signal.SIGTERM)
-            try:
-                bouncer.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                bouncer.process.kill()
-                bouncer.process.wait()
-            shutil.rmtree(bouncer.directory, ignore_errors=True)
+            bouncer.stop()
 
 
 @pytest.fixture(scope="session")
