@@ -205,8 +205,11 @@ def _mark_query(pgconn, params: list) -> bytes:
     on the server connection for other clients). A mark committed once cannot be
     undone by a worker killed after it, so waiting for the disk would only slow
     delivery."""
+    from psycopg import pq
+
+    escaping = pq.Escaping(pgconn)
     values = (params[0].isoformat(), str(params[1]), params[2])
-    sent_at, email_id, token = (pgconn.escape_literal(v.encode()).decode() for v in values)
+    sent_at, email_id, token = (escaping.escape_literal(v.encode()).decode() for v in values)
     mark = _MARK_SQL % (sent_at, email_id, token)
     return f"SET LOCAL synchronous_commit TO OFF; {mark}".encode()
 
