@@ -72,8 +72,12 @@ def customer_ready(email: str):
 
     from accounts.models import User
 
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
     user = User.objects.get(email=email)
-    user.set_password(PASSWORD)
+    # Production's hasher (the bench process runs the test settings' fast one).
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(PASSWORD, hasher.salt())
     user.save(update_fields=["password"])
     EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
     return user
