@@ -16,9 +16,10 @@ transaction mode, beside the same figures straight to PostgreSQL, in the same ru
 - (c) the dashboard (`/`) over HTTP: the Procfile's web process (gunicorn, production
   settings, 2 × cores + 1 processes) and wrk (BENCH_SCALE_SECONDS, default 10, with
   BENCH_SCALE_CONNECTIONS, default 16), once on each database URL; requests/s.
-- (d) with reads split across primary and replica: when BENCH_REPLICA_URL names a
-  streaming standby of the bench's server (DATABASE_REPLICA_URL of the portal), the
-  dashboard again with it set; otherwise a line says it was not measured.
+- (d) with reads split across primary and replica: the dashboard again, straight to
+  PostgreSQL, with DATABASE_REPLICA_URL naming a streaming standby: BENCH_REPLICA_URL,
+  or one built for the run by bench/replica.py (a copy of the whole bench server;
+  BENCH_SCALE_REPLICA=0 skips it); without either, a line says it was not measured.
 - Each figure has its ratio, through PgBouncer ÷ direct (for (b), of the p95 latency:
   above 1 is slower). There are no targets: the figures size a deployment (README).
 
@@ -66,13 +67,31 @@ def routed(bouncer):
         settings_dict["OPTIONS"] = saved_options
 
 
+@contextmanager
+def replica_url():
+    """DATABASE_REPLICA_URL for the replica line: BENCH_REPLICA_URL if set, else a
+    streaming standby of the bench server built for it (bench/replica.py, a copy of
+    every bench database: BENCH_SCALE_REPLICA=0 skips it), else None."""
+    given = os.environ.get("BENCH_REPLICA_URL", "")
+    if given or os.environ.get("BENCH_SCALE_REPLICA", "1") == "0":
+        yield given or None
+        return
+    try:
+        from bench.replica import bench_replica
+    except ImportError:  # no standby helper in this checkout
+        yield None
+        return
+    with bench_replica(DB_NAME) as replica:
+        replica.caught_up()
+        yield replica.url
+
+
 def customer_ready(email: str):
     """The reference customer who signs in: a password, a verified address."""
     from allauth.account.models import EmailAddress
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     from accounts.models import User
-
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     user = User.objects.get(email=email)
     # Production's hasher (the bench process runs the test settings' fast one).
@@ -186,12 +205,12 @@ def main(argv: list[str] | None = None) -> int:
                 bouncer.url(name), {"DATABASE_POOLER": "pgbouncer"}, user, args.seconds, args.connections
             ),
         }
-        replica_url = os.environ.get("BENCH_REPLICA_URL", "")
-        if replica_url:
-            split = {"DATABASE_REPLICA_URL": replica_url}
-            dashboard["replica"] = dashboard_run(
-                common.database_url(DB_NAME), split, user, args.seconds, args.connections
-            )
+        with replica_url() as url:
+            if url:
+                split = {"DATABASE_REPLICA_URL": url}
+                dashboard["replica"] = dashboard_run(
+                    common.database_url(DB_NAME), split, user, args.seconds, args.connections
+                )
         for route, figures in dashboard.items():
             say(f"dashboard {route:9}: {figures['rps']:,.0f} req/s, p99 {figures['p99_ms']} ms")
     finally:
@@ -245,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                 what="dashboard, reads on primary and replica",
                 figure="not measured",
                 baseline="—",
-                target="set BENCH_REPLICA_URL",
+                target="BENCH_REPLICA_URL or bench/replica.py",
                 passed=None,
             )
         )
