@@ -42,3 +42,10 @@ if [ ! -x "${PGBOUNCER_PATH:-/usr/sbin/pgbouncer}" ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null
 fi
+
+# wrk: the benchmarks that load the web process over HTTP (bench/web.py).
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "Installing wrk from the system's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
