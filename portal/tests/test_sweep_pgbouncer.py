@@ -15,11 +15,12 @@ from portal.sweep import SWEEP_LOCK_KEY, sweep_lock
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _advisory_locks_held() -> int:
+def _advisory_locks_held(server: dict) -> int:
     """The sweep's advisory locks held in the test database, asked of PostgreSQL
-    itself (not through PgBouncer)."""
-    server = connection.settings_dict
-    with psycopg.connect(host="127.0.0.1", port=5432, dbname=server["NAME"], user="postgres") as direct:
+    itself (`server`, its settings), not through PgBouncer."""
+    with psycopg.connect(
+        host=server["HOST"] or "127.0.0.1", port=server["PORT"] or 5432, dbname=server["NAME"], user=server["USER"] or "postgres"
+    ) as direct:
         return direct.execute(
             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
             "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() "
@@ -28,7 +29,7 @@ def _advisory_locks_held() -> int:
         ).fetchone()[0]
 
 
-def test_a_second_sweep_through_pgbouncer_waits_for_the_first(through_pgbouncer):
+def test_a_second_sweep_through_pgbouncer_waits_for_the_first(through_pgbouncer, pgbouncers):
     """The first run holds the lock until it ends, whichever server connections its
     statements and the second run's land on; nothing is left locked afterwards."""
     first_in, first_may_end, second_in = threading.Event(), threading.Event(), threading.Event()
@@ -51,7 +52,7 @@ def test_a_second_sweep_through_pgbouncer_waits_for_the_first(through_pgbouncer)
     first = threading.Thread(target=run, args=(first_in, first_may_end))
     first.start()
     assert first_in.wait(10)
-    assert _advisory_locks_held() == 1
+    assert _advisory_locks_held(pgbouncers.server) == 1
     second = threading.Thread(target=run, args=(second_in,))
     second.start()
     time.sleep(1.5)
@@ -61,4 +62,4 @@ def test_a_second_sweep_through_pgbouncer_waits_for_the_first(through_pgbouncer)
     first.join(10)
     second.join(10)
     assert errors == []
-    assert _advisory_locks_held() == 0
+    assert _advisory_locks_held(pgbouncers.server) == 0

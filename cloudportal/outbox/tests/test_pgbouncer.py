@@ -28,8 +28,8 @@ def test_the_senders_commit_setting_never_reaches_another_client(through_pgbounc
         with psycopg.connect(
             host=through_pgbouncer.host,
             port=through_pgbouncer.port,
-            dbname=_database_name(),
-            user="postgres",
+            dbname=_settings()["NAME"],
+            user=_settings()["USER"] or "postgres",
             autocommit=True,
         ) as other:
             seen.append(other.execute("SHOW synchronous_commit").fetchone()[0])
@@ -45,7 +45,7 @@ def test_the_senders_commit_setting_never_reaches_another_client(through_pgbounc
     assert OutboundEmail.objects.filter(body_text="").count() == 2  # the mark's whole update
 
 
-def _database_name() -> str:
+def _settings() -> dict:
     from django.db import connection
 
-    return connection.settings_dict["NAME"]
+    return connection.settings_dict
