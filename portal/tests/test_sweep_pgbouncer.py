@@ -19,7 +19,10 @@ def _advisory_locks_held(server: dict) -> int:
     """The sweep's advisory locks held in the test database, asked of PostgreSQL
     itself (`server`, its settings), not through PgBouncer."""
     with psycopg.connect(
-        host=server["HOST"] or "127.0.0.1", port=server["PORT"] or 5432, dbname=server["NAME"], user=server["USER"] or "postgres"
+        host=server["HOST"] or "127.0.0.1",
+        port=server["PORT"] or 5432,
+        dbname=server["NAME"],
+        user=server["USER"] or "postgres",
     ) as direct:
         return direct.execute(
             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
