@@ -100,7 +100,9 @@ def pgbouncer_start(*, pool_size: int, server: dict) -> PgBouncer:
     # are the current user's alone.
     directory = Path(tempfile.mkdtemp(prefix="cloudportal-pgbouncer-"))
     user = server["USER"] or "postgres"
-    (directory / "users.txt").write_text(f'"{user}" ""\n')
+    # Clients are trusted; PgBouncer logs in to PostgreSQL with the test database's password.
+    password = (server.get("PASSWORD") or "").replace('"', '""')
+    (directory / "users.txt").write_text(f'"{user}" "{password}"\n')
     port = free_port()
     (directory / "pgbouncer.ini").write_text(
         _config(port=port, pool_size=pool_size, server=server, directory=directory)
