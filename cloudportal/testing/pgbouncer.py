@@ -39,6 +39,7 @@ class PgBouncer:
     pool_size: int
     process: subprocess.Popen
     directory: Path
+    user: str = "postgres"
 
     def log(self) -> str:
         path = self.directory / "pgbouncer.log"
@@ -53,16 +54,16 @@ class PgBouncer:
             self.process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def url(self, name: str, user: str = "postgres") -> str:
+    def url(self, name: str) -> str:
         """A DATABASE_URL through this PgBouncer to database `name`."""
-        return f"postgres://{user}@{self.host}:{self.port}/{name}"
+        return f"postgres://{self.user}@{self.host}:{self.port}/{name}"
 
     def admin(self, command: str) -> list[tuple]:
         """A command of PgBouncer's admin console (SHOW POOLS, ...), its rows."""
         import psycopg
 
         with psycopg.connect(
-            host=self.host, port=self.port, dbname="pgbouncer", user="postgres", autocommit=True
+            host=self.host, port=self.port, dbname="pgbouncer", user=self.user, autocommit=True
         ) as console:
             return console.execute(command).fetchall()
 
@@ -114,7 +115,9 @@ def pgbouncer_start(*, pool_size: int, server: dict) -> PgBouncer:
             shutil.chown(path, user="postgres")
         command[1:1] = ["-u", "postgres"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    bouncer = PgBouncer(host="127.0.0.1", port=port, pool_size=pool_size, process=process, directory=directory)
+    bouncer = PgBouncer(
+        host="127.0.0.1", port=port, pool_size=pool_size, process=process, directory=directory, user=user
+    )
     deadline = time.monotonic() + 15
     while True:
         try:
