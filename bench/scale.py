@@ -14,8 +14,9 @@ transaction mode, beside the same figures straight to PostgreSQL, in the same ru
   bench/logs.py measures it: BENCH_SCALE_REQUESTS requests (default 200) each way,
   alternating; p50 and p95.
 - (c) the dashboard (`/`) over HTTP: the Procfile's web process (gunicorn, production
-  settings, 2 × cores + 1 processes) and wrk (BENCH_SCALE_SECONDS, default 10, with
-  BENCH_SCALE_CONNECTIONS, default 16), once on each database URL; requests/s.
+  settings, 2 × cores + 1 processes), one on each database URL, all started at once,
+  and wrk (BENCH_SCALE_CONNECTIONS, default 16) on each in turn, A B B A, for
+  BENCH_SCALE_SECONDS in all (default 10 each); requests/s.
 - (d) with reads split across primary and replica: the dashboard again, straight to
   PostgreSQL, with DATABASE_REPLICA_URL naming a streaming standby: BENCH_REPLICA_URL,
   or one built for the run by bench/replica.py (a copy of the whole bench server;
@@ -124,28 +125,51 @@ def logs_times(user, requests: int, bouncer) -> list[float]:
     return times
 
 
-def dashboard_run(db_url: str, extra_env: dict, user, seconds: int, connections: int) -> dict:
+def dashboards_run(routes: dict[str, tuple[str, dict]], user, seconds: int, connections: int) -> dict:
+    """The dashboard under wrk on one web process per route (name: database URL and
+    environment), all started at once and measured in turns, A B … B A, half of
+    `seconds` each turn, so that none profits from the machine's quieter moments;
+    req/s over both turns."""
+    from contextlib import ExitStack
+
     from django.conf import settings
 
     from bench.web import WebServer, sign_in, wrk_run
 
-    server = WebServer(
-        db_url=db_url,
-        redis_url=common.REDIS_URL,
-        encryption_keys=",".join(settings.FIELD_ENCRYPTION_KEYS),
-        workers=2 * (os.cpu_count() or 1) + 1,
-        extra_env=extra_env,
-    )
-    with server:
-        cookie = sign_in(server, user.email, PASSWORD)
-        status, _headers, body = server.get("/", headers={"Cookie": cookie})
-        if status != 200 or "/accounts/logout/" not in body:
-            raise RuntimeError(f"the dashboard answered {status} for the signed-in customer")
-        wrk_run(server, "/", cookie=cookie, seconds=2, connections=connections)  # warm-up
-        figures = wrk_run(server, "/", cookie=cookie, seconds=seconds, connections=connections)
-    if figures["errors"]:
-        raise RuntimeError(f"the dashboard answered {figures['errors']} errors under wrk: {figures}")
-    return figures
+    with ExitStack() as stack:
+        servers = {}
+        for name, (db_url, extra_env) in routes.items():
+            server = WebServer(
+                db_url=db_url,
+                redis_url=common.REDIS_URL,
+                encryption_keys=",".join(settings.FIELD_ENCRYPTION_KEYS),
+                workers=2 * (os.cpu_count() or 1) + 1,
+                extra_env=extra_env,
+            )
+            stack.enter_context(server)
+            cookie = sign_in(server, user.email, PASSWORD)
+            status, _headers, body = server.get("/", headers={"Cookie": cookie})
+            if status != 200 or "/accounts/logout/" not in body:
+                raise RuntimeError(f"the dashboard ({name}) answered {status} for the signed-in customer")
+            wrk_run(server, "/", cookie=cookie, seconds=2, connections=connections)  # warm-up
+            servers[name] = (server, cookie)
+        turns: dict[str, list[dict]] = {name: [] for name in routes}
+        for order in (list(routes), list(reversed(routes))):
+            for name in order:
+                server, cookie = servers[name]
+                turn = wrk_run(server, "/", cookie=cookie, seconds=max(1, seconds // 2), connections=connections)
+                if turn["errors"]:
+                    raise RuntimeError(f"the dashboard ({name}) answered {turn['errors']} errors under wrk: {turn}")
+                turns[name].append(turn)
+    return {
+        name: {
+            "rps": round(sum(t["requests"] for t in runs) / sum(t["requests"] / t["rps"] for t in runs), 1),
+            "p50_ms": [t["p50_ms"] for t in runs],
+            "p99_ms": [t["p99_ms"] for t in runs],
+            "turns": runs,
+        }
+        for name, runs in turns.items()
+    }
 
 
 def _ratio_line(what: str, ratio: float, values: dict) -> Result:
@@ -199,18 +223,14 @@ def main(argv: list[str] | None = None) -> int:
         logs_stats = {route: common.summary_ms(values) for route, values in logs.items()}
 
         name = connection.settings_dict["NAME"]
-        dashboard = {
-            "direct": dashboard_run(common.database_url(DB_NAME), {}, user, args.seconds, args.connections),
-            "pgbouncer": dashboard_run(
-                bouncer.url(name), {"DATABASE_POOLER": "pgbouncer"}, user, args.seconds, args.connections
-            ),
+        routes = {
+            "direct": (common.database_url(DB_NAME), {}),
+            "pgbouncer": (bouncer.url(name), {"DATABASE_POOLER": "pgbouncer"}),
         }
         with replica_url() as url:
             if url:
-                split = {"DATABASE_REPLICA_URL": url}
-                dashboard["replica"] = dashboard_run(
-                    common.database_url(DB_NAME), split, user, args.seconds, args.connections
-                )
+                routes["replica"] = (common.database_url(DB_NAME), {"DATABASE_REPLICA_URL": url})
+            dashboard = dashboards_run(routes, user, args.seconds, args.connections)
         for route, figures in dashboard.items():
             say(f"dashboard {route:9}: {figures['rps']:,.0f} req/s, p99 {figures['p99_ms']} ms")
     finally:
