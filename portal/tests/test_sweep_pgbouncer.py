@@ -3,14 +3,25 @@ through PgBouncer: test_sweep.py's two sweeps at once, run both ways)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection, connections
+from django.utils import timezone
 
+from accesslogs.models import NetworkSession
+from accesslogs.retention import retention_cutoff
+from cloudportal.months import month_add, month_start
+from compliance.models import SweepRun
 from portal.sweep import SWEEP_LOCK_KEY, sweep_lock
+from portal.tests.test_sweep import _old_sessions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,3 +77,29 @@ def test_a_second_sweep_through_pgbouncer_waits_for_the_first(through_pgbouncer,
     second.join(10)
     assert errors == []
     assert _advisory_locks_held(pgbouncers.server) == 0
+
+
+def test_two_sweep_processes_through_pgbouncer_erase_once(through_pgbouncer):
+    """Two `run_job retention-sweep` processes at once, each with DATABASE_URL at
+    PgBouncer and DATABASE_POOLER=pgbouncer, as an operator's cron and beat might:
+    one drops the expired month, the other finds nothing left; both succeed."""
+    cutoff = retention_cutoff(timezone.now())
+    expired = month_add(month_start(cutoff.astimezone(UTC)), -1)
+    _old_sessions(month_back=13, count=30, start=datetime(expired.year, expired.month, 2, tzinfo=UTC))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cloudportal.settings.test",
+        "DATABASE_URL": through_pgbouncer.url(connection.settings_dict["NAME"]),
+        "DATABASE_POOLER": "pgbouncer",
+    }
+    command = [sys.executable, "manage.py", "run_job", "retention-sweep"]
+    runs = [
+        subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=180)[0].decode(errors="replace") for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    counts = [run.counts["access_logs"] for run in SweepRun.objects.all()]
+    assert sorted(c["partitions dropped"] for c in counts) == [0, 1]
+    assert not NetworkSession.objects.filter(started_at__lt=cutoff).exists()
