@@ -31,6 +31,7 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.data_requests_remind": {"queue": "celery"},
     "policies.tasks.statements_switch_over": {"queue": "celery"},
     "exports.tasks.exports_expire": {"queue": "celery"},
+    "exports.tasks.exports_catch_up": {"queue": "celery"},  # queues the builds again (bulk)
     "erasure.tasks.account_erase": {"queue": "celery"},
     "erasure.tasks.erasures_due_queue": {"queue": "celery"},
     "authorities.tasks.disclosure_packages_expire": {"queue": "celery"},
