@@ -43,7 +43,8 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 # Performance targets (SPEC §9), on databases of their own (cloudportal_bench*); see bench/run.py.
-# BENCH=ingest, BENCH=logs or BENCH=notice runs one; BENCH_ROWS=100000 etc. for a quick run.
+# BENCH=ingest, BENCH=logs, BENCH=notice or BENCH=scale (through PgBouncer beside direct) runs
+# one; BENCH_ROWS=100000 etc. for a quick run.
 bench: $(VENV)/.dev-installed
 	./scripts/ensure-services.sh
 	$(PY) -m bench

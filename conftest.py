@@ -19,6 +19,9 @@ The others are plugins of their own in cloudportal/testing/, one per concern:
   of its own to stop and start, a TCP proxy that cuts PostgreSQL's connections.
 - `embedded_portal` (cloudportal.testing.embedded): a real `manage.py runserver` on
   the embedded settings (SQLite, no broker, console email), as `make run` serves it.
+- `pgbouncers`, `through_pgbouncer` (cloudportal.testing.pgbouncer): a real PgBouncer in
+  transaction mode in front of the test database; Django's connection through it for
+  one test.
 """
 
 import pytest
@@ -32,6 +35,7 @@ pytest_plugins = [
     "cloudportal.testing.browser",
     "cloudportal.testing.embedded",
     "cloudportal.testing.faults",
+    "cloudportal.testing.pgbouncer",
 ]
 
 

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cloudportal.csv_cells import csv_text
+from cloudportal.sql import keyset_pages
 from devices.selectors import devices_for
 
 from .forms import SessionFilterForm
@@ -194,7 +195,7 @@ def session_csv(request: HttpRequest) -> HttpResponse:
     noticeable = held_scopes_noticeable()
     sessions = sessions_for(user=request.user, filters=form.filters(), noticeable=noticeable)
     writer = csv.writer(_Echo())
-    rows = csv_rows(sessions.iterator(chunk_size=CSV_CHUNK_ROWS), labels, noticeable)
+    rows = csv_rows(keyset_pages(sessions, size=CSV_CHUNK_ROWS), labels, noticeable)
     response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
     filename = f"sessions-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

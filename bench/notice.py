@@ -112,7 +112,7 @@ class Workers:
     def _start(self, i: int) -> None:
         name = f"bench-notice-{i}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         log = self.workdir / f"worker-{name.split('@')[0]}.log"
-        # Without -Q, as the Procfile starts it: the default queue and the transactional one.
+        # Without -Q, as a one-machine install starts it: every queue (transactional, bulk, default).
         process = worker_start(name, env=self.env, log=log, pool="solo")
         if i < len(self.processes):
             self.processes[i], self.names[i], self.logs[i] = process, name, log

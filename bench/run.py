@@ -19,7 +19,7 @@ from bench import common
 from bench.common import Result
 
 #: In the order they run.
-BENCHMARKS = ["ingest", "logs", "lookup", "sweep", "notice", "export"]
+BENCHMARKS = ["ingest", "logs", "lookup", "sweep", "notice", "export", "scale"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,17 +3,20 @@
 Driven by the privacy registry: each category with an `expire` hook erases what is
 past its own retention (sessions and their daily rollup, answered data requests,
 ...); nothing here lists categories. Runs are serialised by a PostgreSQL advisory
-lock: a second sweep started at once waits for the first, then finds nothing left.
+lock held for the whole run (`sweep_lock`, which also works through PgBouncer in
+transaction mode): a second sweep started at once waits for the first, then finds
+nothing left.
 Each run is recorded as a SweepRun with its counts.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from accesslogs.holds import legal_holds_pin
@@ -24,25 +27,52 @@ from compliance.services import legal_holds_expire
 
 logger = logging.getLogger(__name__)
 
-#: pg_advisory_lock key of the sweep ("retentio" in ASCII).
+#: Advisory lock key of the sweep ("retentio" in ASCII).
 SWEEP_LOCK_KEY = 0x726574656E74696F
+#: Seconds between two tries for the lock while another run holds it (growing to the last).
+SWEEP_LOCK_WAITS = (0.1, 0.2, 0.5, 1.0, 2.0)
 
 
 @contextmanager
 def sweep_lock():
-    """Hold the sweep's advisory lock for the block (waiting for another run to end).
-    Session-level, so it spans the sweep's many transactions; PostgreSQL releases it
-    if the worker dies."""
+    """Hold the sweep's lock for the block, waiting for another run to end.
+
+    The sweep runs many transactions (a partition detached in one, dropped in the
+    next, batched deletes), and the lock must cover them all. It is a transaction
+    lock (`pg_advisory_xact_lock`) taken on a second connection of its own, whose
+    transaction stays open for the whole run and takes nothing else (no row, no
+    snapshot kept: it holds back no vacuum). Through PgBouncer in transaction mode an
+    open transaction keeps its server connection, so the lock is held exactly as long
+    as the run; a session lock there would stay on a server connection that other
+    clients get next (who would then hold it too), and its unlock could land on
+    another one. If the worker dies, its connection closes and PostgreSQL ends the
+    transaction, and the lock with it.
+
+    Waiting is done by trying (`pg_try_advisory_xact_lock`) and sleeping between
+    tries with no transaction open, so that a waiting run never holds one of the
+    pool's server connections that the running one needs."""
     if connection.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [SWEEP_LOCK_KEY])
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
     try:
+        holder.set_autocommit(False)
+        waits = iter(SWEEP_LOCK_WAITS)
+        wait = next(waits)
+        while True:
+            with holder.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
+                if cursor.fetchone()[0]:
+                    break
+            holder.rollback()  # gives the server connection back while waiting
+            time.sleep(wait)
+            wait = next(waits, wait)
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [SWEEP_LOCK_KEY])
+        try:
+            holder.rollback()  # ends the transaction, and the lock with it
+        finally:
+            holder.close()
 
 
 def retention_sweep(*, now: datetime | None = None) -> SweepRun:

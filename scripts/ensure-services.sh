@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite runs against is there and running:
-# PostgreSQL, Redis and Chromium (from the system's packages when missing).
+# PostgreSQL, Redis, Chromium and PgBouncer (from the system's packages when missing).
 set -euo pipefail
 
 pg_host=${PGHOST:-127.0.0.1}
@@ -33,4 +33,19 @@ if ! command -v unzip >/dev/null 2>&1; then
   echo "Installing unzip from the system's packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq unzip >/dev/null
+fi
+
+# PgBouncer: the tests start their own in front of the test database
+# (cloudportal/testing/pgbouncer.py); the package's own service is not needed.
+if [ ! -x "${PGBOUNCER_PATH:-/usr/sbin/pgbouncer}" ]; then
+  echo "Installing PgBouncer from the system's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null
+fi
+
+# wrk: the benchmarks that load the web process over HTTP (bench/web.py).
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "Installing wrk from the system's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi

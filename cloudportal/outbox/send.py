@@ -188,8 +188,7 @@ def _mark_sent(*, email_id: int, token: str, then: Callable[[], object] | None =
         return marked
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
-    sql = _MARK_SQL.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1).encode()
-    pgconn.send_query_params(sql, [params[0].isoformat().encode(), str(email_id).encode(), token.encode()])
+    pgconn.send_query(_mark_query(pgconn, params))
     while pgconn.flush():  # 1 while part of the statement is still to be written
         select.select([], [pgconn.socket], [])
     try:
@@ -199,8 +198,24 @@ def _mark_sent(*, email_id: int, token: str, then: Callable[[], object] | None =
     return rows == 1
 
 
+def _mark_query(pgconn, params: list) -> bytes:
+    """The mark as one simple query, which PostgreSQL runs as one transaction: its
+    commit does not wait for the disk (`SET LOCAL synchronous_commit`, for this
+    transaction only: through PgBouncer in transaction mode a session's SET would stay
+    on the server connection for other clients). A mark committed once cannot be
+    undone by a worker killed after it, so waiting for the disk would only slow
+    delivery."""
+    from psycopg import pq
+
+    escaping = pq.Escaping(pgconn)
+    values = (params[0].isoformat(), str(params[1]), params[2])
+    sent_at, email_id, token = (escaping.escape_literal(v.encode()).decode() for v in values)
+    mark = _MARK_SQL % (sent_at, email_id, token)
+    return f"SET LOCAL synchronous_commit TO OFF; {mark}".encode()
+
+
 def _pg_rows_changed(pgconn) -> int:
-    """Wait for the results of a statement sent with send_query_params."""
+    """Wait for the results of the statements sent with send_query."""
     from psycopg import pq
 
     rows = 0
@@ -268,7 +283,6 @@ def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None)
     emails = deque(OutboundEmail.objects.filter(pk__in=claimed, claim=token).order_by("pk"))
     tokens = {token}
     sender = _Sender()
-    postgres = connection.vendor == "postgresql"
     try:
         sender.open()
     except (OSError, SMTPException) as exc:
@@ -277,11 +291,6 @@ def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None)
         result.failed = len(emails)
         return result
     renderer = ChunkRenderer()
-    if postgres:
-        # The "sent" marks are committed one by one; a worker killed after a commit
-        # cannot undo it, so waiting for the disk on each would only slow delivery.
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO OFF")
     check_at = time.monotonic() + TRANSACTIONAL_CHECK_SECONDS
     try:
         while emails:
@@ -318,9 +327,6 @@ def emails_send_chunk(*, limit: int | None = None, ids: list[int] | None = None)
                 result.sent += 1
     finally:
         sender.close()
-        if postgres:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
     # Rows left untried go back to the pool at once. A sender that dies instead
     # (killed, or interrupted by a BaseException) leaves them claimed until the
     # claim expires: whether its last message went out is then settled by its mark.

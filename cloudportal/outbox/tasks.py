@@ -55,9 +55,9 @@ def emails_send_pending() -> int:
 
 def email_deliver_soon(email_id: int) -> None:
     """Hand one queued transactional email to a worker (`email_queue` calls it after
-    commit). `email_deliver` has a queue of its own (CELERY_TASK_ROUTES), which every
-    worker consumes beside the default one, so it never waits behind the chunk tasks
-    of a backlog, nor any other task, queued before it."""
+    commit). `email_deliver` has a queue of its own (CELERY_TASK_ROUTES), with workers
+    of its own at scale (the Procfile's worker-transactional), so it never waits
+    behind the chunk tasks of a backlog (the bulk queue), nor any other task."""
     queue_now(email_deliver, email_id)
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
-from kombu import Queue
+
+from .database import database_pooled
+from .queues import CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_QUEUES, CELERY_TASK_ROUTES  # noqa: F401 - settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -133,6 +135,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # waits for its turn instead.
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+#: "pgbouncer" when DATABASE_URL is PgBouncer in transaction mode (see settings/database.py).
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+database_pooled(DATABASES["default"], pooler=DATABASE_POOLER)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -332,12 +337,6 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
-# Transactional emails have a queue of their own: a worker started without -Q consumes
-# every queue named here, taking from each in turn, so `email_deliver` waits behind no
-# chunk task of a backlog (nor any other task) queued before it.
-CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue("transactional"), Queue("celery")]
-CELERY_TASK_ROUTES = {"cloudportal.outbox.tasks.email_deliver": {"queue": "transactional"}}
 #: Run CELERY_BEAT_SCHEDULE inside the process of `manage.py runserver` (a thread, see
 #: cloudportal/jobs.py): on by default when there is no broker (embedded), where no beat
 #: runs; production runs Celery beat instead. Each job's last run is kept in the file.

@@ -6,7 +6,8 @@ unsafe default.
 """
 
 from .base import *  # noqa: F403
-from .base import CONTENT_SECURITY_POLICY, env
+from .base import CONTENT_SECURITY_POLICY, DATABASE_POOLER, env
+from .database import database_pooled
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -14,6 +15,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+database_pooled(DATABASES["default"], pooler=DATABASE_POOLER)
 REDIS_URL = env("REDIS_URL")
 CACHES = {
     "default": {

@@ -1,12 +1,14 @@
 """The test suite: PostgreSQL and Redis, as production runs."""
 
 from .base import *  # noqa: F403
-from .base import LOCAL_DIR, env
+from .base import DATABASE_POOLER, LOCAL_DIR, env
+from .database import database_pooled
 
 DEBUG = False
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/cloudportal"),
 }
+database_pooled(DATABASES["default"], pooler=DATABASE_POOLER)
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {

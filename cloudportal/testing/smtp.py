@@ -16,6 +16,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 
 import pytest
@@ -34,16 +35,22 @@ class SMTPSink:
         self.host = "127.0.0.1"
         self.port = 0
         self.messages: list[EmailMessage] = []
+        #: Called (in the server's thread) as each message arrives, before it is
+        #: accepted, while its sender waits for the answer; emptied by clear().
+        self.on_message: Callable[[EmailMessage], None] | None = None
         self._changed = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        if self.on_message is not None:
+            self.on_message(message)
         with self._changed:
             self.messages.append(message)
             self._changed.notify_all()
         return "250 Message accepted for delivery"
 
     def clear(self) -> None:
+        self.on_message = None
         with self._changed:
             self.messages.clear()
 

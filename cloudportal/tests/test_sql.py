@@ -1,11 +1,11 @@
-"""`column = ANY(array)`: one parameter for many values."""
+"""`column = ANY(array)`: one parameter for many values; keyset pages."""
 
 import pytest
 from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import VerifiedUserFactory
-from cloudportal.sql import any_of, one_of
+from cloudportal.sql import any_of, keyset_pages, one_of
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +41,22 @@ def test_any_of_casts_the_array_where_postgresql_cannot_tell_its_type(array_type
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM unnest(ARRAY[{cells}]) AS t(cell) WHERE {condition}", params)
         assert cursor.fetchone()[0] == matched
+
+
+@pytest.mark.parametrize("ordering", [("date_joined", "id"), ("-date_joined", "-id")])
+def test_keyset_pages_give_every_row_once_in_order_across_ties(ordering, django_assert_num_queries):
+    """Rows sharing the first key cross the pages' edges; each page is one statement."""
+    from datetime import UTC, datetime
+
+    users = [VerifiedUserFactory() for _ in range(7)]
+    User.objects.filter(pk__in=[u.pk for u in users[:5]]).update(date_joined=datetime(2026, 1, 1, tzinfo=UTC))
+    everyone = User.objects.order_by(*ordering)
+    expected = list(everyone.values_list("pk", flat=True))
+    with django_assert_num_queries(3):  # 3 + 3 + 1 rows
+        assert [u.pk for u in keyset_pages(everyone, size=3)] == expected
+
+
+@pytest.mark.parametrize("ordering", [(), ("date_joined",), ("date_joined", "-id"), ("profile__phone", "id")])
+def test_keyset_pages_need_an_ordering_that_ends_with_the_id(ordering):
+    with pytest.raises(ValueError, match="keyset_pages"):
+        next(keyset_pages(User.objects.order_by(*ordering), size=3))

@@ -2,7 +2,8 @@
 hold exactly what the database holds, whatever the text (quotes, backslashes, line
 breaks, control characters, NULL against an empty string), in order, numbers as
 numbers and timestamps in ISO 8601 in the JSON; read on two connections at once
-outside a transaction and on one inside; a failure leaves the connection usable."""
+outside a transaction and on one inside (the two also through PgBouncer in transaction
+mode); a failure leaves the connection usable."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def test_every_text_comes_back_as_the_database_holds_it(inside):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_both_connections_write_timestamps_in_the_session_time_zone():
+def test_both_connections_write_timestamps_in_the_session_time_zone(database_route):
     with connection.cursor() as cursor:
         cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
     try:
@@ -142,7 +143,7 @@ def test_reading_stops_at_block_boundaries_on_whole_rows(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_both_connections_read_one_snapshot(monkeypatch):
+def test_both_connections_read_one_snapshot(monkeypatch, database_route):
     """A row committed after the export's snapshot was taken, before the second
     connection starts, is in neither file: the CSV rows and the JSON records match."""
     import psycopg

@@ -320,7 +320,7 @@ def _old_sessions(*, month_back: int, count: int, start: datetime) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_erase_the_same_rows_and_raise_nothing():
+def test_two_sweeps_at_once_erase_the_same_rows_and_raise_nothing(database_route):
     now = timezone.now()
     cutoff = retention_cutoff(now)
     expired_month = month_add(month_start(cutoff.astimezone(UTC)), -1)

@@ -120,9 +120,9 @@ def test_a_transactional_email_has_a_worker_queue_of_its_own_that_every_worker_c
 
     route = app.amqp.router.route({}, "cloudportal.outbox.tasks.email_deliver")
     assert route["queue"].name == "transactional"
-    assert app.amqp.router.route({}, "cloudportal.outbox.tasks.emails_send_chunk")["queue"].name == "celery"
-    # A worker started without -Q (the Procfile's) consumes every queue declared.
-    assert {"transactional", "celery"} <= set(app.amqp.queues.consume_from)
+    assert app.amqp.router.route({}, "cloudportal.outbox.tasks.emails_send_chunk")["queue"].name == "bulk"
+    # A worker started without -Q consumes every queue declared.
+    assert {"transactional", "bulk", "celery"} <= set(app.amqp.queues.consume_from)
 
 
 def nodes(plan: dict):
