@@ -6,11 +6,16 @@ cluster (cloudportal.testing.standby) behind the `replica` database alias.
   test asks for it, after pytest-django has created the test database (the copy is
   taken then, so it holds that database). `TEST_STANDBY_PORT` fixes its port
   (default: a free one). Stopped, its slot dropped and its files deleted at the end.
-- `replica`: the `replica` alias configured for one test, on the test database of
-  the standby, as DATABASE_REPLICA_URL configures it in production; the test uses
-  a transactional database (the standby only sees what is committed) and starts
-  with the standby caught up and replaying. Yields the `Standby`. Afterwards the
-  alias is gone again, so no other test reads from it.
+- `replica`: the `replica` alias on the standby's test database, as
+  DATABASE_REPLICA_URL configures it in production, for the tests of one module,
+  which declare `pytestmark = REPLICA_TESTS` (a transactional database, since the
+  standby only sees what is committed, and the `replica` alias allowed). Each test
+  starts with the standby running, replaying and caught up, and the replica not
+  remembered as down; it yields the `Standby`. After the module the alias is gone
+  again, so no other test reads from it.
+
+The alias exists for a module rather than a test because Django checks the aliases
+a test may use when its database is set up, before a function's fixtures run.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import copy
 import os
 
 import pytest
+
+#: pytestmark of a module whose tests use `replica`.
+REPLICA_TESTS = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
 
 @pytest.fixture(scope="session")
@@ -41,30 +49,54 @@ def standby(django_db_setup, django_db_blocker):
         server.stop()
 
 
-@pytest.fixture
-def replica(standby, transactional_db, settings):
+@pytest.fixture(scope="module")
+def replica_alias(standby):
+    """The `replica` alias, for one module (see the module's docstring)."""
+    from django.conf import settings
     from django.db import connections
 
-    from cloudportal import replica as router
+    from cloudportal.replica import REPLICA
 
-    if not standby.is_running():
-        standby.start()
-    standby.replay_resume()
-    standby.caught_up()
     config = copy.deepcopy(connections["default"].settings_dict)
     config.update(HOST=standby.host, PORT=str(standby.port), CONN_MAX_AGE=0)
     config["OPTIONS"] = {**config.get("OPTIONS", {}), "connect_timeout": settings.DATABASE_REPLICA_CONNECT_TIMEOUT}
     config["TEST"] = {**config.get("TEST", {}), "MIRROR": "default"}
-    connections.settings[router.REPLICA] = config
+    connections.settings[REPLICA] = config
+    try:
+        yield config
+    finally:
+        _close()
+        del connections.settings[REPLICA]
+
+
+def _close() -> None:
+    from django.db import connections
+
+    from cloudportal.replica import REPLICA
+
+    with contextlib.suppress(Exception):  # a stopped standby's connection is gone anyway
+        connections[REPLICA].close()
+    with contextlib.suppress(AttributeError):  # never opened in this thread
+        del connections[REPLICA]
+
+
+@pytest.fixture
+def replica(replica_alias, standby, transactional_db):
+    from django.db import connections
+
+    from cloudportal import replica as router
+
+    saved = copy.deepcopy(replica_alias)
+    if not standby.is_running():
+        standby.start()
+    standby.replay_resume()
+    standby.caught_up()
     router.replica_reset()
     try:
         yield standby
     finally:
-        with contextlib.suppress(Exception):  # a stopped standby's connection is gone anyway
-            connections[router.REPLICA].close()
-        with contextlib.suppress(AttributeError):  # never opened
-            del connections[router.REPLICA]
-        del connections.settings[router.REPLICA]
+        _close()
+        connections.settings[router.REPLICA].update(saved)  # a test may point it elsewhere
         router.replica_reset()
         if not standby.is_running():
             standby.start()
