@@ -102,7 +102,7 @@ class Standby:
         with self.connect() as conn:
             conn.execute("SELECT pg_wal_replay_resume()")
 
-    def caught_up(self, timeout: float = 30) -> None:
+    def caught_up(self, timeout: float = 120) -> None:
         """Waits until the standby has replayed everything the primary has written."""
         with _primary(self.primary) as primary:
             target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
