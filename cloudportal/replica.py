@@ -35,7 +35,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 logger = logging.getLogger(__name__)
 
@@ -149,15 +149,17 @@ def reads_from_replica(*, user_id: int | None = None) -> Iterator[str]:
 
 
 def replica_or_primary(work: Callable[[], T], *, user_id: int | None = None) -> T:
-    """`work()` with its reads on the replica (as `reads_from_replica`); if the
-    replica fails during it, once more on the primary. `work` must be safe to run
-    again (reads, or writes it redoes from the start)."""
+    """`work()` with its reads on the replica (as `reads_from_replica`); if a
+    database error stops it there (the replica down or gone, a query cancelled by
+    its replay, a COPY cut off), once more on the primary, where an error that is
+    not the replica's is raised again. `work` must be safe to run again (reads, or
+    writes it redoes from the start)."""
     with reads_from_replica(user_id=user_id) as alias:
         if alias == DEFAULT_DB_ALIAS:
             return work()
         try:
             return work()
-        except OperationalError:
+        except DatabaseError:
             replica_failed()
     return work()
 
@@ -189,7 +191,7 @@ def replica_iter(items: Iterator[T], alias: str) -> Iterator[T]:
             item = next(iterator)
         except StopIteration:
             return
-        except OperationalError:
+        except DatabaseError:
             replica_failed()  # too late for this response (it has begun): the next one
             raise
         finally:
