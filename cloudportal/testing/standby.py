@@ -6,7 +6,9 @@ replication slot of its own keeps the WAL it needs, so a paused or slow standby
 never falls off), writes a postgresql.conf and pg_hba.conf of its own into the copy
 (port, sockets in its own directory, `hot_standby = on`, the primary's connection
 limits, which a hot standby must match or exceed) and starts it with `pg_ctl` on a
-free port. `Standby.stop()` stops it, drops its slot and deletes its directory.
+free port. `Standby.stop()` stops it, drops its slot and deletes its directory;
+the standby and slot of a run killed before its teardown are removed by the next
+`standby_start()` (a slot nobody reads keeps WAL on the primary for ever).
 
 PostgreSQL refuses to run as root: when this process is root (CI), the cluster's
 programs run as the `postgres` OS user (`runuser`). The primary must accept
@@ -29,7 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+#: The PostgreSQL programs; by default those of the primary's major version (Debian's layout).
+PG_BIN = os.environ.get("PG_BIN", "")
 SLOT_PREFIX = "cloudportal_standby_"
 #: Settings a hot standby must have at least as high as its primary.
 MATCHED = (
@@ -71,6 +74,7 @@ class Standby:
     directory: Path
     slot: str
     primary: dict
+    bin: Path
 
     @property
     def data(self) -> Path:
@@ -116,7 +120,7 @@ class Standby:
     def is_running(self) -> bool:
         return (
             subprocess.run(
-                _as_cluster_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status"]), capture_output=True
+                _as_cluster_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "status"]), capture_output=True
             ).returncode
             == 0
         )  # noqa: S603
@@ -124,12 +128,12 @@ class Standby:
     def halt(self) -> None:
         """Stops the server (its directory and slot stay: `start()` again)."""
         if self.is_running():
-            _run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+            _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
 
     def start(self) -> None:
         _run(
             [
-                str(PG_BIN / "pg_ctl"),
+                str(self.bin / "pg_ctl"),
                 "-D",
                 str(self.data),
                 "-l",
@@ -175,6 +179,27 @@ def _primary(primary: dict):
     )
 
 
+def _orphans_stop(programs: Path) -> int:
+    """Stops and deletes the standbys of runs killed before their teardown (their
+    `owner` process is gone): each is a copy of the whole cluster."""
+    stopped = 0
+    for directory in Path(tempfile.gettempdir()).glob("cloudportal-standby-*"):
+        try:
+            owner = int((directory / "owner").read_text())
+        except (OSError, ValueError):
+            continue  # being made, or not one of ours
+        if _alive(owner):
+            continue
+        if (directory / "data" / "postmaster.pid").exists():
+            subprocess.run(  # noqa: S603
+                _as_cluster_owner([str(programs / "pg_ctl"), "-D", str(directory / "data"), "-m", "immediate", "stop"]),
+                capture_output=True,
+            )
+        shutil.rmtree(directory, ignore_errors=True)
+        stopped += 1
+    return stopped
+
+
 def _slots_stale_drop(primary: dict) -> None:
     """Drops the slots of standbys whose process is gone (a run killed before its
     teardown): a slot nobody reads keeps WAL on the primary for ever."""
@@ -213,6 +238,22 @@ def _replication_check(primary: dict) -> None:
         ) from None
 
 
+def _programs(primary: dict) -> Path:
+    """Where pg_basebackup and pg_ctl are: PG_BIN, else the primary's major version's
+    directory, else wherever pg_ctl is on the PATH."""
+    if PG_BIN:
+        return Path(PG_BIN)
+    with _primary(primary) as conn:
+        major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    debian = Path(f"/usr/lib/postgresql/{major}/bin")
+    if (debian / "pg_ctl").exists():
+        return debian
+    found = shutil.which("pg_ctl")
+    if found is None:
+        raise StandbyError(f"pg_ctl not found (no {debian}): set PG_BIN")
+    return Path(found).parent
+
+
 def _config(primary: dict, port: int, directory: Path) -> str:
     with _primary(primary) as conn:
         matched = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in MATCHED}
@@ -239,18 +280,24 @@ def standby_start(
     as a hot standby streaming from it, on `standby_port` (or a free port)."""
     primary = {"host": host, "port": port, "user": user}
     _replication_check(primary)
+    programs = _programs(primary)
+    if _orphans_stop(programs):
+        time.sleep(2)  # their connections end on the primary, and their slots become inactive
     _slots_stale_drop(primary)
     standby_port = standby_port or free_port()
     directory = Path(tempfile.mkdtemp(prefix="cloudportal-standby-"))
+    (directory / "owner").write_text(str(os.getpid()))
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
     slot = f"{SLOT_PREFIX}{os.getpid()}_{standby_port}"
-    standby = Standby(host="127.0.0.1", port=standby_port, directory=directory, slot=slot, primary=primary)
+    standby = Standby(
+        host="127.0.0.1", port=standby_port, directory=directory, slot=slot, primary=primary, bin=programs
+    )
     data = standby.data
     try:
         # -c fast: a checkpoint now rather than a spread one; -N: no fsync of a throwaway copy.
         _run([
-            str(PG_BIN / "pg_basebackup"), "-h", host, "-p", str(port), "-U", user, "-D", str(data),
+            str(standby.bin / "pg_basebackup"), "-h", host, "-p", str(port), "-U", user, "-D", str(data),
             "-X", "stream", "-c", "fast", "-N", "-R", "-C", "-S", slot,
         ])  # fmt: skip
         config = _config(primary, standby_port, directory)
