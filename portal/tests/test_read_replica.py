@@ -214,3 +214,23 @@ def test_a_replica_that_does_not_answer_costs_one_page_the_connect_timeout(repli
                 assert timeout - 0.5 <= elapsed < timeout + 5, elapsed
             else:
                 assert elapsed < timeout - 0.5, elapsed
+
+
+def test_an_export_whose_replica_goes_down_midway_is_built_again_from_the_primary(replica, customer, monkeypatch):
+    """The standby stops while the export is being written, just before its sessions
+    are copied: the build starts again on the primary and the file is complete."""
+    from exports import build
+
+    write_category = build.ExportWriter._category_write
+    used = []
+
+    def category_write(self, category, *args, **kwargs):
+        used.append(router.read_alias())
+        if category.key == "access_logs" and replica.is_running():
+            replica.halt()
+        return write_category(self, category, *args, **kwargs)
+
+    monkeypatch.setattr(build.ExportWriter, "_category_write", category_write)
+    assert len(_export_sessions(customer)) == 2
+    assert used[0] == router.REPLICA and used[-1] == DEFAULT_DB_ALIAS
+    assert router.replica_for() is None
