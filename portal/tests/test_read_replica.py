@@ -150,7 +150,7 @@ def test_the_erasure_receipt_counts_what_the_primary_holds_with_the_replica_behi
     response = client.post(reverse("me:delete"), {"confirm": "yes"})
     assert response.status_code == 302
     [receipt] = [m for m in mail.outbox if m.to == [address] and "erased your account" in m.body]
-    assert re.search(r"Devices\s+- deleted: 1 devices\n", receipt.body), receipt.body
+    assert re.search(r"Devices\s+- deleted: 1 devices?\n", receipt.body), receipt.body
     # The replica, paused, still holds both devices and the account.
     assert Device.objects.using(router.REPLICA).filter(user_id=customer.pk).count() == 2
 
