@@ -32,8 +32,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cloudportal.csv_cells import csv_text
-from cloudportal.sql import keyset_pages
 from cloudportal.replica import read_alias, replica_iter, replica_view
+from cloudportal.sql import keyset_pages
 from devices.selectors import devices_for
 
 from .forms import SessionFilterForm
