@@ -22,6 +22,9 @@ The others are plugins of their own in cloudportal/testing/, one per concern:
 - `pgbouncers`, `through_pgbouncer` (cloudportal.testing.pgbouncer): a real PgBouncer in
   transaction mode in front of the test database; Django's connection through it for
   one test.
+- `standby`, `replica` (cloudportal.testing.replica): a real streaming standby of the
+  test cluster (pg_basebackup, a hot standby on a port of its own) and, for one test,
+  the `replica` database alias on it, as DATABASE_REPLICA_URL makes it.
 """
 
 import pytest
@@ -36,6 +39,7 @@ pytest_plugins = [
     "cloudportal.testing.embedded",
     "cloudportal.testing.faults",
     "cloudportal.testing.pgbouncer",
+    "cloudportal.testing.replica",
 ]
 
 

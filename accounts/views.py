@@ -16,6 +16,7 @@ from django.views.i18n import set_language
 from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
 from cloudportal.privacy import categories, category_label, field_label
+from cloudportal.replica import replica_view
 
 from .data_requests import data_request_file
 from .forms import DataRequestForm, PreferencesForm, ProfileForm
@@ -102,8 +103,10 @@ def _url_or_none(name: str | None) -> str | None:
 
 
 @login_required
+@replica_view
 def data_held(request: HttpRequest) -> HttpResponse:
-    """ "What we hold", built from the privacy registry."""
+    """ "What we hold", built from the privacy registry (its counts and samples from
+    the read replica, if there is one)."""
     user = request.user
     held = [
         {

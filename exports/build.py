@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from cloudportal.csv_cells import csv_text
 from cloudportal.privacy import BulkExport, Category, categories
+from cloudportal.replica import read_alias
 
 from .archive import FileRecord, Member, Spool, ZipWriter
 from .streams import CopyReader, copy_query, copy_together, snapshot_connection, snapshot_export
@@ -201,19 +202,22 @@ def bulk_copy(bulk: BulkExport, *, rows: Callable[[bytes], None], records: Calla
     rows to `rows`, its JSON arrays (a line each) to `records`, in blocks, every part
     from one snapshot. Outside any transaction, both come on two connections at
     once; inside one (whose snapshot a second connection cannot share, as it may
-    hold rows not yet committed), one after the other on this connection."""
+    hold rows not yet committed), one after the other on this connection. On the
+    read replica inside a replica block (`cloudportal.replica`), like the rest of
+    the build's reads."""
     if not bulk.parts:
         return
+    db = connections[read_alias()]
     csv_queries = [copy_query(f"COPY ({bulk.rows_sql()}) TO STDOUT WITH (FORMAT csv)", p) for p in bulk.parts]
     json_queries = [copy_query(f"COPY ({bulk.json_sql()}) TO STDOUT WITH {JSON_COPY}", p) for p in bulk.parts]
-    outermost = not connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
+    outermost = not db.in_atomic_block
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
         if outermost:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cursor.execute("SET LOCAL jit = off")  # compiling the query costs more than it saves here
-        pgconn = connection.connection.pgconn
+        pgconn = db.connection.pgconn
         if outermost:
-            with snapshot_connection(snapshot_export()) as second:
+            with snapshot_connection(snapshot_export(db), db) as second:
                 copy_together([CopyReader(pgconn, csv_queries, rows), CopyReader(second, json_queries, records)])
         else:
             copy_together([CopyReader(pgconn, csv_queries, rows)])

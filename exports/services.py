@@ -19,6 +19,7 @@ from cloudportal.broker import queue_now, queue_on_commit
 from cloudportal.faults import fault_pause
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import categories
+from cloudportal.replica import replica_or_primary
 
 from .build import ExportWriter
 from .models import DataExport
@@ -94,7 +95,10 @@ def export_build(*, export_id: int) -> DataExport | None:
         fault_pause("export.category_written")
 
     try:
-        report = ExportWriter(user=export.user, path=partial, on_category=progress).write()
+        # Read from the replica if it has replayed the customer's last write (else, or
+        # if it fails during the build, from the primary: the file is written anew).
+        writer = ExportWriter(user=export.user, path=partial, on_category=progress)
+        report = replica_or_primary(writer.write, user_id=export.user_id)
         if not DataExport.objects.filter(pk=export_id).exists():  # the account was erased meanwhile
             partial.unlink(missing_ok=True)
             return None

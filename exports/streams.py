@@ -139,26 +139,27 @@ def copy_query(statement: str, params: tuple) -> bytes:
         return client.mogrify(statement, params).encode()
 
 
-def snapshot_export() -> str:
-    """The current transaction's snapshot, for `snapshot_connection`. The
-    transaction must be REPEATABLE READ, so that its own statements keep it."""
-    with connection.cursor() as cursor:
+def snapshot_export(db=connection) -> str:
+    """The current transaction's snapshot on `db` (a Django connection), for
+    `snapshot_connection`. The transaction must be REPEATABLE READ, so that its own
+    statements keep it."""
+    with db.cursor() as cursor:
         cursor.execute("SELECT pg_export_snapshot()")
         return cursor.fetchone()[0]
 
 
 @contextlib.contextmanager
-def snapshot_connection(snapshot: str) -> Iterator:
-    """A second connection to the database (libpq level) in a read-only transaction
-    that sees exactly what the transaction which exported `snapshot` sees, in the
-    same time zone. Closed on leaving, whatever ran on it."""
+def snapshot_connection(snapshot: str, db=connection) -> Iterator:
+    """A second connection to `db`'s database (libpq level) in a read-only
+    transaction that sees exactly what the transaction which exported `snapshot`
+    sees, in the same time zone. Closed on leaving, whatever ran on it."""
     import psycopg
     from psycopg import sql
 
     # As Django connects, without its pool (if any): a connection of this export's own.
-    second = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    second = psycopg.connect(**db.get_connection_params(), autocommit=True)
     try:
-        time_zone = connection.connection.info.parameter_status("TimeZone")
+        time_zone = db.connection.info.parameter_status("TimeZone")
         second.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         second.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
         second.execute("SELECT set_config('TimeZone', %s, true), set_config('jit', 'off', true)", (time_zone,))

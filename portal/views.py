@@ -14,12 +14,17 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from cloudportal.replica import replica_view
+
 from .selectors import Dashboard, StatementChange, dashboard_for
 
 logger = logging.getLogger(__name__)
 
 
+@replica_view
 def home(request: HttpRequest) -> HttpResponse:
+    """The landing page, or the customer's dashboard (read from the read replica, if
+    there is one)."""
     if not request.user.is_authenticated:
         return render(request, "portal/landing.html")
     return render(request, "portal/dashboard.html", {"cards": dashboard_cards(dashboard_for(user=request.user))})

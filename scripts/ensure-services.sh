@@ -13,6 +13,22 @@ if ! pg_isready -q -h "$pg_host" 2>/dev/null; then
   pg_isready -h "$pg_host" || { echo "PostgreSQL is not reachable at $pg_host" >&2; exit 1; }
 fi
 
+# The read replica tests copy the cluster with pg_basebackup (cloudportal/testing/standby.py):
+# the local cluster must accept replication connections from 127.0.0.1 as postgres. If it
+# does not, add that line to its pg_hba.conf, with the method its other 127.0.0.1 line
+# uses, and reload (no restart: nobody's connection is touched).
+if ! psql "host=$pg_host user=postgres dbname=postgres replication=true" -c "IDENTIFY_SYSTEM" >/dev/null 2>&1; then
+  hba=$(psql -h "$pg_host" -U postgres -Atc "SHOW hba_file" 2>/dev/null || true)
+  if [ -n "$hba" ] && [ -w "$hba" ]; then
+    method=$(awk '$1 == "host" && $2 == "all" && $4 == "127.0.0.1/32" { print $5; exit }' "$hba")
+    echo "Allowing replication connections from 127.0.0.1 in $hba"
+    printf 'host replication postgres 127.0.0.1/32 %s\n' "${method:-scram-sha-256}" >>"$hba"
+    psql -h "$pg_host" -U postgres -Atc "SELECT pg_reload_conf()" >/dev/null
+  else
+    echo "PostgreSQL refuses replication connections from 127.0.0.1: the read replica tests need them" >&2
+  fi
+fi
+
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   if command -v redis-server >/dev/null 2>&1; then
     echo "Starting Redis"

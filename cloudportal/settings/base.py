@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cloudportal.core.middleware.ReplicaReadYourWritesMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.SuspendedAccountMiddleware",
     "cloudportal.core.middleware.PrivatePagesNoStoreMiddleware",
@@ -138,6 +139,33 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 #: "pgbouncer" when DATABASE_URL is PgBouncer in transaction mode (see settings/database.py).
 DATABASE_POOLER = env("DATABASE_POOLER", default="")
 database_pooled(DATABASES["default"], pooler=DATABASE_POOLER)
+
+# A read replica (optional): a PostgreSQL streaming standby for the read-only pages'
+# heavy reads (cloudportal/replica.py decides which, and when the primary must serve).
+DATABASE_REPLICA_CONNECT_TIMEOUT = env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=10)
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=3600)
+DATABASE_ROUTERS = ["cloudportal.replica.ReplicaRouter"]
+
+
+def replica_database(primary: dict) -> dict | None:
+    """The `replica` alias from DATABASE_REPLICA_URL (None without it): a short
+    connect timeout, so that a replica that is down costs a page little before it
+    reads from the primary; a test mirror of the primary (no test database of its
+    own: the standby replicates the primary's)."""
+    url = env("DATABASE_REPLICA_URL", default="")
+    if not url:
+        return None
+    replica = env.db_url_config(url)
+    replica["CONN_MAX_AGE"] = primary.get("CONN_MAX_AGE", 0)
+    replica["CONN_HEALTH_CHECKS"] = True
+    replica.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_REPLICA_CONNECT_TIMEOUT
+    replica["TEST"] = {"MIRROR": "default"}
+    return replica
+
+
+if (_replica := replica_database(DATABASES["default"])) is not None:
+    DATABASES["replica"] = _replica
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

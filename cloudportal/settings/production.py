@@ -6,7 +6,7 @@ unsafe default.
 """
 
 from .base import *  # noqa: F403
-from .base import CONTENT_SECURITY_POLICY, DATABASE_POOLER, env
+from .base import CONTENT_SECURITY_POLICY, DATABASE_POOLER, env, replica_database
 from .database import database_pooled
 
 DEBUG = False
@@ -16,6 +16,8 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 database_pooled(DATABASES["default"], pooler=DATABASE_POOLER)
+if (_replica := replica_database(DATABASES["default"])) is not None:
+    DATABASES["replica"] = _replica
 REDIS_URL = env("REDIS_URL")
 CACHES = {
     "default": {

@@ -1,7 +1,7 @@
 """The test suite: PostgreSQL and Redis, as production runs."""
 
 from .base import *  # noqa: F403
-from .base import DATABASE_POOLER, LOCAL_DIR, env
+from .base import DATABASE_POOLER, LOCAL_DIR, env, replica_database
 from .database import database_pooled
 
 DEBUG = False
@@ -9,6 +9,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/cloudportal"),
 }
 database_pooled(DATABASES["default"], pooler=DATABASE_POOLER)
+# The suite's replica tests make a standby of their own (cloudportal/testing/replica.py);
+# DATABASE_REPLICA_URL is for the benchmarks, which run on these settings.
+if (_replica := replica_database(DATABASES["default"])) is not None:
+    DATABASES["replica"] = _replica
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {

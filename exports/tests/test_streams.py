@@ -153,8 +153,8 @@ def test_both_connections_read_one_snapshot(monkeypatch, database_route):
         cursor.execute("INSERT INTO export_snapshot_check SELECT generate_series(1, 3)")
     exported = streams.snapshot_export
 
-    def export_then_commit_a_row() -> str:
-        snapshot = exported()
+    def export_then_commit_a_row(db=connection) -> str:
+        snapshot = exported(db)
         with psycopg.connect(**connection.get_connection_params()) as other:  # commits on leaving
             other.execute("INSERT INTO export_snapshot_check VALUES (4)")
         return snapshot
