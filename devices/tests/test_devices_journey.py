@@ -92,8 +92,8 @@ def test_add_refuse_rename_and_remove_devices_and_see_their_sessions(page, porta
     sessions = [session_row(**row) for row in sessions]
     assert ingest(portal, collector.token, sessions) == {"accepted": 6, "duplicates": 0}
     assert ingest(portal, collector.token, sessions) == {"accepted": 0, "duplicates": 6}
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your sessions")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Network sessions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your network sessions")
     table = page.locator("table.sessions tbody tr")
     expect(table).to_have_count(5)
     expect(page.locator('[data-total="sessions"]')).to_have_text("5")
