@@ -4,7 +4,8 @@ sessions, a legal hold they may be told of and a disclosure.
 
 A page fails when it scrolls sideways (the document, or a box inside it, is wider
 than what shows: the elements that stick out are named), when the erase date (or
-"held") on /logs/ is not on screen, or when axe finds a serious or critical problem.
+"held") on /logs/ is not on screen, when axe finds a serious or critical problem, or
+when it shows a raw registry key (legal_holds) to people.
 One browser, one context per language: the visitor pages first, then signed in.
 
 With SCREENSHOTS_DIR set (`SCREENSHOTS_DIR=.local/screenshots`), it also saves
@@ -25,6 +26,7 @@ from playwright.sync_api import expect
 from accesslogs.tests.factories import CollectorFactory, sessions_record
 from accounts.services import data_request_file, profile_update
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
+from cloudportal.privacy import categories
 from cloudportal.tests.test_accessibility import _serious
 from compliance.tests.factories import DisclosureFactory, LegalHoldFactory
 from devices.services import device_add
@@ -119,6 +121,11 @@ ERASE_DATE_JS = """() => {
 }"""
 
 
+def _raw_keys() -> list[str]:
+    """The privacy registry's keys that read as code (legal_holds, access_logs)."""
+    return [category.key for category in categories() if "_" in category.key]
+
+
 def _customer(language: str):
     """A customer with what every page can show: devices (one randomised), sessions
     over two months at a site with a long address, some under a hold they may be told
@@ -186,6 +193,9 @@ def _check(page, url: str, path: str, *, language: str, shots: Path | None = Non
         if path == "/logs/":
             problems += [f"{where}: {p}" for p in page.evaluate(ERASE_DATE_JS)]
         problems += [f"{where}: {p}" for p in _serious(page)]
+        if width == WIDTHS[0]:
+            text = page.evaluate("document.body.innerText")
+            problems += [f"{where}: shows the raw key {key}" for key in _raw_keys() if re.search(rf"\b{key}\b", text)]
         if shots is not None and path in SCREENSHOT_PAGES:
             page.screenshot(path=shots / f"{SCREENSHOT_PAGES[path]}-{width}-{language}.png", full_page=True)
     return problems
