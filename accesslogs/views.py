@@ -166,8 +166,8 @@ def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str], not
             f"<tr><td{label['started']}>{moment(session.started_at)}</td>"
             f"<td{label['ended']}>{moment(session.ended_at)}</td>"
             f'<td class="num"{label["duration"]}>{span(session.duration_seconds)}</td>'
-            f'<td class="device"{label["device"]}>{device}</td>'
-            f'<td class="ip"{label["ip"]}>{session.ip}</td><td class="site"{label["site"]}>{place}</td>'
+            f'<td class="device card-wide"{label["device"]}>{device}</td>'
+            f'<td class="ip"{label["ip"]}>{session.ip}</td><td class="site card-wide"{label["site"]}>{place}</td>'
             f'<td class="num"{label["in"]}>{size(session.bytes_in)}</td>'
             f'<td class="num"{label["out"]}>{size(session.bytes_out)}</td>'
             f"{erased_cell}</tr>"
