@@ -124,6 +124,7 @@ def test_add_refuse_rename_and_remove_devices_and_see_their_sessions(page, porta
 
     # Readable on a phone: nothing but the table's own scrolling region is wider than the screen.
     page.set_viewport_size({"width": 360, "height": 740})
+    page.get_by_role("navigation", name="Main").get_by_text("Menu").click()  # the navigation is a menu there
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices").click()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     problems += _serious(page)

@@ -204,6 +204,27 @@ def _check(page, url: str, path: str, *, language: str, shots: Path | None = Non
     return problems
 
 
+def _check_menu(page, url: str) -> None:
+    """On a phone the navigation is a menu that opens; on a desk it shows in full,
+    with no menu to open, and the current section marked."""
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{url}/devices/")
+    nav = page.locator("nav.main-nav")
+    links = nav.locator(".nav-sections a")
+    expect(links.first).to_be_hidden()
+    nav.locator("summary").click()
+    expect(links).to_have_count(9)
+    for n in range(9):
+        expect(links.nth(n)).to_be_visible()
+    expect(nav.locator(".nav-account button")).to_be_visible()  # sign out
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{url}/accounts/email/")
+    expect(nav.locator("summary")).to_be_hidden()
+    for n in range(9):
+        expect(links.nth(n)).to_be_visible()
+    expect(nav.locator('.nav-account a[aria-current="page"]')).to_be_visible()
+
+
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_no_page_scrolls_sideways_and_the_erase_date_shows(page, portal, language):
     shots = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else None
@@ -232,4 +253,5 @@ def test_no_page_scrolls_sideways_and_the_erase_date_shows(page, portal, languag
 
     for path in CUSTOMER_PAGES:
         problems += _check(page, portal.url, path, language=language, shots=shots)
+    _check_menu(page, portal.url)
     assert problems == [], "\n".join(problems)
