@@ -45,6 +45,8 @@ CUSTOMER_PAGES = [
     "/devices/",
     "/me/",
     "/me/edit/",
+    "/accounts/2fa/totp/activate/",  # right after /me/edit/: within the re-authentication's 5 minutes
+    "/accounts/2fa/webauthn/add/",
     "/me/preferences/",
     "/me/data/",
     "/me/activity/",
@@ -189,8 +191,8 @@ def _check(page, url: str, path: str, *, language: str, shots: Path | None = Non
         page.set_viewport_size({"width": width, "height": 900})
         response = page.goto(url + path)
         where = f"{path} at {width} px ({language})"
-        if response is None or response.status != 200:
-            problems.append(f"{where}: answered {response and response.status}")
+        if response is None or response.status != 200 or page.url.split("?")[0] != url + path:
+            problems.append(f"{where}: answered {response and response.status} at {page.url}")
             continue
         problems += [f"{where}: {p}" for p in page.evaluate(OVERFLOW_JS)]
         if path == "/logs/":
