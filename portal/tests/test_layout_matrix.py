@@ -67,9 +67,9 @@ CUSTOMER_PAGES = [
 SCREENSHOT_PAGES = {"/": "dashboard", "/logs/": "logs", "/devices/": "devices"}
 PHONE, TABLET, LAPTOP = "02:1A:2B:3C:4D:01", "00:1A:2B:3C:4D:02", "00:1A:2B:3C:4D:03"
 
-#: What sticks out: the document wider than the window, or a box whose content is
-#: wider than the box and scrolls (a table in its wrapper). The innermost elements
-#: past the right edge are named, so a failure says what to fix.
+#: What sticks out: the document wider than the window, or a box on screen whose
+#: content is wider than the box and scrolls (a table in its wrapper). The innermost
+#: elements past the right edge are named, so a failure says what to fix.
 OVERFLOW_JS = """() => {
   const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
     + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\\s+/).join('.') : '')
@@ -95,6 +95,8 @@ OVERFLOW_JS = """() => {
   }
   for (const el of document.body.querySelectorAll('*')) {
     const style = getComputedStyle(el);
+    // Not what shows: the content of a closed <details> (the charts' numbers) is not on screen.
+    if (!el.checkVisibility()) continue;
     if (['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1) {
       problems.push(name(el) + ' scrolls sideways (' + el.scrollWidth + ' px in ' + el.clientWidth + '): '
         + sticking(el, el.getBoundingClientRect().right).join('; '));
