@@ -134,27 +134,47 @@ def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str], not
 
     size, span = size_formatter(), duration_formatter()
     held = escape(_("Held (legal hold)"))
+    # Each cell names its column (data-label), shown above it when a phone shows the
+    # rows as cards; the erase date stays last, and is said in full on each card.
+    label = {
+        key: f' data-label="{escape(text)}"'
+        for key, text in (
+            ("started", _("Started")),
+            ("ended", _("Ended")),
+            ("duration", _("Duration")),
+            ("device", _("Device")),
+            ("ip", _("IP address")),
+            ("site", _("Site")),
+            ("in", _("Data in")),
+            ("out", _("Data out")),
+            ("erased", _("Erased on")),
+        )
+    }
     rows = []
     for session in sessions:
         mac = session.mac
-        label = labels.get(mac, "")
-        device = (
-            f'{escape(label)}<br><span class="mac meta">{mac}</span>' if label else f'<span class="mac">{mac}</span>'
-        )
+        name = labels.get(mac, "")
+        device = f'{escape(name)}<br><span class="mac meta">{mac}</span>' if name else f'<span class="mac">{mac}</span>'
         site = session.site
         place = escape(site.name)
         if site.address:
             place += f'<br><span class="meta">{escape(site.address)}</span>'
         erased = erasure_shown(session, noticeable)
         if erased is None:
-            erased_cell = f'<td class="held">{held}</td>'
+            erased_cell = f'<td class="erase-on held"{label["erased"]}>{held}</td>'
         else:
-            erased_cell = f'<td><time datetime="{erased.isoformat()}">{day_text(erased)}</time></td>'
+            erased_cell = (
+                f'<td class="erase-on"{label["erased"]}><time datetime="{erased.isoformat()}">'
+                f"{day_text(erased)}</time></td>"
+            )
         rows.append(
-            f"<tr><td>{moment(session.started_at)}</td><td>{moment(session.ended_at)}</td>"
-            f'<td class="num">{span(session.duration_seconds)}</td><td>{device}</td>'
-            f'<td class="ip">{session.ip}</td><td>{place}</td>'
-            f'<td class="num">{size(session.bytes_in)}</td><td class="num">{size(session.bytes_out)}</td>'
+            f"<tr><td{label['started']}>{moment(session.started_at)}</td>"
+            f"<td{label['ended']}>{moment(session.ended_at)}</td>"
+            f'<td class="num"{label["duration"]}>{span(session.duration_seconds)}</td>'
+            f'<td class="device card-wide"{label["device"]}>{device}</td>'
+            f'<td class="ip"{label["ip"]}>{session.ip}</td><td class="site card-wide"{label["site"]}>{place}</td>'
+            f'<td class="num"{label["in"]}>{size(session.bytes_in)}</td>'
+            f'<td class="num"{label["out"]}>{size(session.bytes_out)}</td>'
             f"{erased_cell}</tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - people's and equipment's text is escaped above

@@ -61,6 +61,8 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "country" in self.fields:
             self.fields["country"].choices = country_choices()
+        if "id_document_type" in self.fields:  # a real empty choice, not Django's "---------"
+            self.fields["id_document_type"].choices = [("", _("Not given"))] + Profile.IdDocumentType.choices
 
     def clean_phone(self) -> str:
         raw = self.cleaned_data.get("phone", "").strip()

@@ -18,6 +18,7 @@ from cloudportal.privacy import (
     Category,
     Count,
     ErasureResult,
+    category_label,
     erase_rows,
     noun,
     register,
@@ -260,7 +261,8 @@ def _activity_export(user: User) -> list[dict]:
 
 def _activity_sample(user: User) -> list[str]:
     return [
-        f"{moment_shown(e.created_at)} · {e.get_action_display()} · {e.category}" for e in activity_for(user=user)[:3]
+        f"{moment_shown(e.created_at)} · {e.get_action_display()} · {category_label(e.category)}"
+        for e in activity_for(user=user)[:3]
     ]
 
 

@@ -1,5 +1,7 @@
 from allauth.account.forms import SignupForm
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +29,13 @@ class StatementSignupForm(SignupForm):
             self.fields["accept_statement"] = forms.BooleanField(
                 label=_("I have read the privacy statement (version %(version)s) and accept it.")
                 % {"version": self.statement.version},
-                help_text=_("Read it from the “Privacy statement” link at the bottom of this page."),
+                help_text=format_html(
+                    _(
+                        'Read <a href="{url}" target="_blank" rel="noopener">the privacy statement</a> '
+                        "(it opens in a new tab)."
+                    ),
+                    url=reverse("privacy"),
+                ),
                 error_messages={"required": _("Please accept the privacy statement to create your account.")},
             )
 

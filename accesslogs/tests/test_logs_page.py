@@ -40,8 +40,8 @@ def test_filter_sessions_by_device_and_read_the_totals(page, portal):
         ],
     )
     sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your sessions")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Network sessions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your network sessions")
     expect(page.locator("table.sessions tbody tr")).to_have_count(5)
     expect(page.locator('[data-total="sessions"]')).to_have_text("5")
 

@@ -155,7 +155,7 @@ def test_totals_read_as_time_and_data(client, customer, collector):
     assert 'data-total="duration">3 h 20 min<' in body
     assert 'data-total="bytes_in">2.8\xa0GB<' in body
     assert 'data-total="bytes_out">4.8\xa0MB<' in body
-    assert '<td class="num">1 h 40 min</td>' in body
+    assert '<td class="num" data-label="Duration">1 h 40 min</td>' in body
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """In Chromium, in English and French: a customer signed in on a laptop and on a phone
-sees both browsers named on the sign-in sessions page, and signs the phone out from
+sees both browsers named on the signed-in browsers page, and signs the phone out from
 the laptop; the phone is signed out at its next page, the laptop is not."""
 
 import re
@@ -19,7 +19,7 @@ PHONE_USER_AGENT = (
 )
 TEXTS = {
     "en": {
-        "heading": "Sign-in sessions",
+        "heading": "Signed-in browsers",
         "laptop": re.compile(r"^HeadlessChrome \d+ on Linux"),
         "phone": "Mobile Safari 17 on iOS 17.4",
         "this": "This browser",
@@ -27,7 +27,7 @@ TEXTS = {
         "done": "Mobile Safari 17 on iOS 17.4 is signed out.",
     },
     "fr": {
-        "heading": "Sessions de connexion",
+        "heading": "Navigateurs connectés",
         "laptop": re.compile(r"^HeadlessChrome \d+ sous Linux"),
         "phone": "Mobile Safari 17 sous iOS 17.4",
         "this": "Ce navigateur",

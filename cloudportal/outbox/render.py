@@ -23,6 +23,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.module_loading import import_string
 
+#: Emails sent to an address that has no account (yet): their footer does not say
+#: "because you have an account".
+NO_ACCOUNT_YET = frozenset({"account/email/email_confirmation_signup", "account/email/unknown_account"})
+
 
 @dataclass(frozen=True)
 class RenderedEmail:
@@ -42,13 +46,14 @@ def email_render(*, template: str, context: dict, language: str | None = None) -
         "OPERATOR_NAME": settings.OPERATOR_NAME,
         "SITE_URL": settings.SITE_URL,
         "LANGUAGE_CODE": language,
+        "no_account_yet": template in NO_ACCOUNT_YET,
         **context,
     }
     with translation.override(language):
         subject = " ".join(render_to_string(f"{template}_subject.txt", ctx).splitlines()).strip()
         text = render_to_string(f"{template}_message.txt", ctx).strip()
-        try:
-            html = render_to_string(f"{template}_message.html", ctx).strip()
+        try:  # the HTML's <title> is the subject
+            html = render_to_string(f"{template}_message.html", {**ctx, "subject": subject}).strip()
         except TemplateDoesNotExist:
             html = render_to_string("emails/layout.html", {**ctx, "subject": subject, "text": text}).strip()
     return RenderedEmail(subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", text=text, html=html)

@@ -92,8 +92,8 @@ def test_add_refuse_rename_and_remove_devices_and_see_their_sessions(page, porta
     sessions = [session_row(**row) for row in sessions]
     assert ingest(portal, collector.token, sessions) == {"accepted": 6, "duplicates": 0}
     assert ingest(portal, collector.token, sessions) == {"accepted": 0, "duplicates": 6}
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your sessions")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Network sessions").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your network sessions")
     table = page.locator("table.sessions tbody tr")
     expect(table).to_have_count(5)
     expect(page.locator('[data-total="sessions"]')).to_have_text("5")
@@ -124,6 +124,7 @@ def test_add_refuse_rename_and_remove_devices_and_see_their_sessions(page, porta
 
     # Readable on a phone: nothing but the table's own scrolling region is wider than the screen.
     page.set_viewport_size({"width": 360, "height": 740})
+    page.get_by_role("navigation", name="Main").get_by_text("Menu").click()  # the navigation is a menu there
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices").click()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     problems += _serious(page)

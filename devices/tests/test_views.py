@@ -55,7 +55,7 @@ def test_the_list_shows_mac_label_dates_sessions_and_the_randomised_note(client,
     body = client.get(LIST).content.decode()
     assert "00:1A:2B:3C:4D:5E" in body and "Desktop" in body
     assert "02:00:00:00:00:01" in body and "Phone" in body
-    assert f'<td class="num" data-sessions="{fixed.pk}">9</td>' in body
+    assert f'<td class="num" data-sessions="{fixed.pk}" data-label="Sessions">9</td>' in body
     assert body.count(RANDOMISED_NOTE) == 1  # only 02:…, not 00:1A:…
     assert "2026" in body  # last seen
     assert "Someone else" not in body
