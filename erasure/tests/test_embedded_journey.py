@@ -44,7 +44,7 @@ def test_the_embedded_portal_erases_the_account_after_its_grace_period_and_sends
     page.goto(f"{portal.url}/me/data/")
     page.get_by_role("link", name="Delete your account").click()
     heading = page.get_by_role("heading", level=1)
-    expect(heading).to_have_text(re.compile(r"Delete your account\?|Confirm Access"))
+    expect(heading).to_have_text(re.compile(r"Delete your account\?|Confirm access"))
     if "Confirm" in heading.inner_text():  # the password again, unless the sign-in is recent
         reauthenticate(page, PASSWORD)
     expect(heading).to_have_text("Delete your account?")
