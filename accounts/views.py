@@ -15,7 +15,7 @@ from django.views.i18n import set_language
 
 from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
-from cloudportal.privacy import categories, category_label, field_label
+from cloudportal.privacy import categories, category_label, counts_of, field_label
 from cloudportal.replica import replica_view
 
 from .data_requests import data_request_file
@@ -108,10 +108,11 @@ def data_held(request: HttpRequest) -> HttpResponse:
     """ "What we hold", built from the privacy registry (its counts and samples from
     the read replica, if there is one)."""
     user = request.user
+    counts = counts_of(user)
     held = [
         {
             "category": c,
-            "counts": c.counts(user),
+            "counts": counts[c.key],
             "sample": c.sample(user),
             "correct_url": _url_or_none(c.correct_url),
         }
