@@ -1,3 +1,5 @@
+import time
+
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core.cache import cache
@@ -28,18 +30,39 @@ class UserSessionActivityMiddleware:
     allauth's own middleware writes the session's row on every request: five queries
     and a write for each page a customer opens. Here an atomic cache.add (Redis in
     production) lets one request per interval through; "last seen" on the sign-in
-    sessions page is then accurate to that interval."""
+    sessions page is then accurate to that interval. The cache entry holds when the
+    interval ends, and each process remembers it for the sessions it saw, so that
+    most requests do not ask the cache at all."""
+
+    #: Sessions a process remembers at most (then it forgets them all and asks again).
+    REMEMBERED = 10_000
 
     def __init__(self, get_response):
         self.get_response = get_response
+        #: Session key -> time.monotonic() until which its activity is recorded.
+        self.recorded: dict[str, float] = {}
+
+    def _due(self, session_key: str) -> bool:
+        now = time.monotonic()
+        if self.recorded.get(session_key, 0.0) > now:
+            return False
+        seconds = settings.USERSESSION_ACTIVITY_SECONDS
+        key = f"usersession-activity:{session_key}"
+        until = time.time() + seconds
+        due = cache.add(key, until, timeout=seconds)
+        if not due:
+            until = cache.get(key)
+        if isinstance(until, float):
+            if len(self.recorded) >= self.REMEMBERED:
+                self.recorded.clear()
+            self.recorded[session_key] = now + min(until - time.time(), seconds)
+        return due
 
     def __call__(self, request):
         session_key = getattr(getattr(request, "session", None), "session_key", None)
         user = getattr(request, "user", None)
-        if session_key and user is not None and user.is_authenticated:
-            seconds = settings.USERSESSION_ACTIVITY_SECONDS
-            if cache.add(f"usersession-activity:{session_key}", 1, timeout=seconds):
-                UserSession.objects.create_from_request(request)
+        if session_key and user is not None and user.is_authenticated and self._due(session_key):
+            UserSession.objects.create_from_request(request)
         return self.get_response(request)
 
 
