@@ -26,6 +26,11 @@
 - Targets: the dashboard ≥ 1,000 req/s with p99 < 100 ms and 0 errors; every other
   signed-in page ≥ 500 req/s with p99 < 150 ms and 0 errors; `/privacy/` ≥ 1,500
   req/s and `/healthz` ≥ 2,000 req/s, 0 errors.
+- granian: when it is installed (requirements-dev.txt), the same app is then served by
+  granian's WSGI server with as many workers, and the baseline, `/healthz` and the
+  demo customer's `/`, `/logs/` and `/me/data/` are measured again, each beside
+  gunicorn's figure of the same run (rows without a target: they say which server to
+  keep in the Procfile).
 - Soak (BENCH_SOAK=600): instead, BENCH_SOAK seconds at 32 connections over a mix of
   the signed-in pages of both customers, a minute at a time: errors and p99 each
   minute, each gunicorn worker's resident memory (VmRSS) after the warm-up and at
@@ -43,10 +48,11 @@ import shutil
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from bench import common, data
 from bench.common import ROOT, Result, env_int, say, timed
-from bench.pages_server import Server, sign_in, wrk_run
+from bench.pages_server import GRANIAN, Server, sign_in, wrk_run
 
 NAME = "pages"
 DB_NAME = "cloudportal_bench_pages"
@@ -61,6 +67,8 @@ THREADS = 2
 #: Bump when what the data build makes changes: the next run builds it again.
 BUILD_VERSION = 1
 
+#: The pages measured under granian too, beside gunicorn.
+COMPARED = ("dashboard", "logs", "me/data")
 #: (req/s at least, p99 below in ms) by kind of page.
 TARGETS = {"dashboard": (1000, 100), "signed_in": (500, 150), "privacy": (1500, None), "healthz": (2000, None)}
 
@@ -274,6 +282,41 @@ def soak(server: Server, seconds: int, warmup: int, customers: dict[str, str]) -
     return results, {"minutes": minutes, "rss_kb_after_warmup": rss_start, "rss_kb_end": rss_end}
 
 
+def granian_compare(make_server, seconds: int, warmup: int, gunicorn: dict[str, dict]) -> tuple[list[Result], dict]:
+    """The same app under granian: the baseline, /healthz and the demo customer's
+    dashboard, /logs/ and /me/data/, each beside gunicorn's figure of this run."""
+    from portal.management.commands.seed_demo import DEMO_CUSTOMER
+
+    runs: dict[str, dict] = {}
+    results = []
+    with make_server(GRANIAN) as server:
+        say(f"{server.command_line}: {server.workers} workers on port {server.port}")
+        cookie = sign_in(server, *DEMO_CUSTOMER)
+        who = DEMO_CUSTOMER[0].split("@")[0]
+        wanted = [
+            ("static file (baseline)", server.static_path, server.static_marker, None),
+            ("/healthz", "/healthz", '"status": "ok"', None),
+        ]
+        wanted += [(f"{n} ({who})", p, m, cookie) for n, p, m in pages_of(DEMO_CUSTOMER[0]) if n in COMPARED]
+        for label, path, marker, with_cookie in wanted:
+            if warmup:
+                wrk_run(server, path, [marker], seconds=warmup, cookie=with_cookie)
+            runs[label] = run = wrk_run(server, path, [marker], seconds=seconds, cookie=with_cookie)
+            theirs = gunicorn[label]
+            say(f"granian {label:<30} {_figure(run)}")
+            results.append(
+                Result(
+                    f"granian: {label}",
+                    f"{_figure(run)} ({run['rps'] / theirs['rps']:.2f}× gunicorn)",
+                    f"gunicorn: {theirs['rps']:,.0f} req/s, p99 {theirs['p99_ms']:.1f} ms",
+                    "—",
+                    None,
+                    run,
+                )
+            )
+    return results, {"granian": runs}
+
+
 def main(argv: list[str] | None = None) -> int:
     seconds = env_int("BENCH_PAGES_SECONDS", 30)
     warmup = env_int("BENCH_PAGES_WARMUP", 5)
@@ -287,14 +330,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from portal.management.commands.seed_demo import DEMO_CUSTOMER
 
-    server = Server(
-        db_url=common.database_url(DB_NAME),
-        redis_url=REDIS_URL,
-        broker_url=BROKER_URL,
-        encryption_keys=",".join(settings.FIELD_ENCRYPTION_KEYS),
-        port=env_int("BENCH_PAGES_PORT", 0),
-        wrk=wrk,
-    )
+    def make_server(command_line: str | None = None) -> Server:
+        return Server(
+            db_url=common.database_url(DB_NAME),
+            redis_url=REDIS_URL,
+            broker_url=BROKER_URL,
+            encryption_keys=",".join(settings.FIELD_ENCRYPTION_KEYS),
+            port=env_int("BENCH_PAGES_PORT", 0),
+            wrk=wrk,
+            command_line=command_line,
+        )
+
+    server = make_server()
     with server:
         say(f"{server.command_line}: {server.workers} workers on port {server.port}")
         customers = {
@@ -305,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
             results, details = soak(server, soak_seconds, warmup, customers)
         else:
             results, details = measure(server, seconds, warmup, customers)
+    if not soak_seconds and shutil.which("granian", path=str(Path(sys.executable).parent)):
+        more, granian = granian_compare(make_server, seconds, warmup, details["runs"])
+        results += more
+        details.update(granian)
     details.update(
         {
             "server": server.command_line,

@@ -21,6 +21,10 @@ from urllib.parse import urlencode
 
 from bench.common import BENCH_DIR, ROOT
 
+#: The same app served by granian (WSGI), the same number of workers, for comparison.
+GRANIAN = (
+    "granian --interface wsgi --host 127.0.0.1 --port $PORT --workers $WEB_CONCURRENCY cloudportal.wsgi:application"
+)
 #: The header the proxy in front of production adds (SECURE_PROXY_SSL_HEADER).
 FORWARDED = {"X-Forwarded-Proto": "https"}
 CHECK_SCRIPT = BENCH_DIR / "pages_check.lua"
@@ -44,7 +48,17 @@ class Server:
     """The Procfile's web process with production settings on 127.0.0.1:port, its
     cache (and so its sessions) on a Redis database of its own, emptied first."""
 
-    def __init__(self, *, db_url: str, redis_url: str, broker_url: str, encryption_keys: str, port: int, wrk: str):
+    def __init__(
+        self,
+        *,
+        db_url: str,
+        redis_url: str,
+        broker_url: str,
+        encryption_keys: str,
+        port: int,
+        wrk: str,
+        command_line: str | None = None,
+    ):
         self.port = port or _free_port()
         self.workers = 2 * (os.cpu_count() or 1) + 1
         self.wrk = wrk
@@ -64,7 +78,7 @@ class Server:
         }
         self.redis_url = redis_url
         # As the Procfile binds on every interface behind the proxy; here on loopback only.
-        self.command_line = procfile_web().replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replaced, not bound
+        self.command_line = command_line or procfile_web().replace("0.0.0.0", "127.0.0.1")  # noqa: S104
         self.process: subprocess.Popen | None = None
         self.log = Path(tempfile.mkstemp(prefix="bench-pages-", suffix=".log")[1])
         self.static_path, self.static_marker = "", ""
@@ -92,7 +106,7 @@ class Server:
         while True:
             try:
                 status, _headers, _body = self.get("/healthz")
-                if status == 200 and len(self.worker_pids()) == self.workers:
+                if status == 200 and len(self.worker_pids()) >= self.workers:
                     break
             except OSError:
                 pass
@@ -122,11 +136,13 @@ class Server:
     def worker_pids(self) -> list[int]:
         if self.process is None:
             return []
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            return []
+        pids = []
+        for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            try:
+                pids += [int(pid) for pid in children.read_text().split()]
+            except OSError:
+                continue
+        return sorted(set(pids))
 
     def workers_rss_kb(self) -> dict[int, int]:
         found = {}
