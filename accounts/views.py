@@ -21,7 +21,14 @@ from django.views.i18n import set_language
 
 from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
-from cloudportal.privacy import categories, category, category_label, counts_of, field_label
+from cloudportal.privacy import (
+    activity_concealment_fixed,
+    categories,
+    category,
+    category_label,
+    counts_of,
+    field_label,
+)
 from cloudportal.replica import replica_view
 
 from .data_requests import data_request_file
@@ -134,17 +141,19 @@ def data_held(request: HttpRequest) -> HttpResponse:
     """ "What we hold", built from the privacy registry (its counts and samples from
     the read replica, if there is one)."""
     user = request.user
-    counts = counts_of(user)
     language = translation.get_language()
-    held = [
-        {
-            "category": c,
-            "counts": counts[c.key],
-            "sample": c.sample(user),
-            "details": mark_safe(_category_details(c.key, language)),  # noqa: S308 - rendered by the template engine
-        }
-        for c in categories()
-    ]
+    # What the activity history conceals is looked up once for the page's counts and samples.
+    with activity_concealment_fixed(user):
+        counts = counts_of(user)
+        held = [
+            {
+                "category": c,
+                "counts": counts[c.key],
+                "sample": c.sample(user),
+                "details": mark_safe(_category_details(c.key, language)),  # noqa: S308 - rendered by the templates
+            }
+            for c in categories()
+        ]
     links = {"export": _url_or_none("me:export"), "delete": _url_or_none("me:delete")}
     return render(request, "accounts/data_held.html", {"held": held, "links": links})
 
