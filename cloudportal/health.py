@@ -13,7 +13,10 @@ import contextlib
 import logging
 import threading
 
+from django.conf import settings
 from django.db import connection
+from django.http import JsonResponse
+from django.utils.cache import add_never_cache_headers
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +80,17 @@ def broker_ok() -> bool:
             logger.warning("healthz: broker unreachable")
             _broker_drop()
             return False
+
+
+def health_response() -> JsonResponse:
+    """`/healthz`: 200 when the database and the broker answer, else 503 naming which
+    is down ("in-process" when tasks run in-process, embedded)."""
+    database = "ok" if database_ok() else "down"
+    broker = "in-process" if settings.CELERY_TASK_ALWAYS_EAGER else ("ok" if broker_ok() else "down")
+    healthy = database == "ok" and broker != "down"
+    response = JsonResponse(
+        {"status": "ok" if healthy else "down", "database": database, "broker": broker},
+        status=200 if healthy else 503,
+    )
+    add_never_cache_headers(response)
+    return response
