@@ -89,14 +89,18 @@ def _one(client, path: str) -> dict:
     at = dict(_marks)
     labels = [label.removeprefix("in:") for label, _t in _marks if label.startswith("in:")]
     own = {}
-    for outer, inner in zip(labels, labels[1:], strict=False):
-        own[outer] = (at[f"in:{inner}"] - at[f"in:{outer}"]) + (at[f"out:{outer}"] - at[f"out:{inner}"])
-    view = at["view:end"] - at["view:start"]
-    in_view = [s for start, s in _queries if at["view:start"] <= start <= at["view:end"]]
+    for outer, inner in zip(labels, [*labels[1:], None], strict=True):
+        if inner is None:  # the innermost reached: it answered itself (or it is the view's stamp)
+            own[outer] = at[f"out:{outer}"] - at[f"in:{outer}"]
+        else:
+            own[outer] = (at[f"in:{inner}"] - at[f"in:{outer}"]) + (at[f"out:{outer}"] - at[f"out:{inner}"])
+    own.pop("view", None)
+    view = at["view:end"] - at["view:start"] if "view:end" in at else 0.0
+    in_view = [s for start, s in _queries if at.get("view:start", 0) <= start <= at.get("view:end", 0)]
     return {
         "total": total,
         "middleware": own,
-        "resolve_and_process_view": at["view:start"] - at["in:view"],
+        "resolve_and_process_view": at["view:start"] - at["in:view"] if "view:start" in at else 0.0,
         "view": view,
         "queries_view": len(in_view),
         "queries_other": len(_queries) - len(in_view),
@@ -117,7 +121,7 @@ def profile(client, path: str, warmup: int, requests: int) -> dict:
         "total_ms": ms(r["total"] for r in runs),
         "view_ms": ms(r["view"] for r in runs),
         "resolve_and_process_view_ms": ms(r["resolve_and_process_view"] for r in runs),
-        "middleware_ms": {name: ms(r["middleware"][name] for r in runs) for name in runs[0]["middleware"]},
+        "middleware_ms": {name: ms(r["middleware"].get(name, 0) for r in runs) for name in runs[0]["middleware"]},
         "queries_view": runs[-1]["queries_view"],
         "queries_other": runs[-1]["queries_other"],
         "sql_ms": ms(r["sql"] for r in runs),
@@ -147,11 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     warmup, requests = env_int("BENCH_PROFILE_WARMUP", 5), env_int("BENCH_PROFILE_REQUESTS", 30)
     report: dict[str, dict] = {}
     with override_settings(MIDDLEWARE=_stamped(list(settings.MIDDLEWARE))), connection.execute_wrapper(clock):
-        visitor = Client()
+        visitor = Client(HTTP_HOST="localhost")
         report["healthz"] = profile(visitor, "/healthz", warmup, requests)
         report["privacy (visitor)"] = profile(visitor, "/privacy/", warmup, requests)
         for email in (DEMO_CUSTOMER[0], pages.HEAVY_EMAIL):
-            client = Client()
+            client = Client(HTTP_HOST="localhost")
             client.force_login(User.objects.get(email=email))
             for name, path, _marker in pages.pages_of(email):
                 label = f"{name} ({email.split('@')[0]})"
