@@ -41,6 +41,10 @@ class PrivatePagesNoStoreMiddleware:
         return response
 
 
+#: The clock of the sessions a process remembers (tests move it past an interval).
+_clock = time.monotonic
+
+
 class UserSessionActivityMiddleware:
     """allauth's sign-in session tracking (IP address, browser, last seen), at most
     once every USERSESSION_ACTIVITY_SECONDS per session.
@@ -57,11 +61,11 @@ class UserSessionActivityMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        #: Session key -> time.monotonic() until which its activity is recorded.
+        #: Session key -> _clock() until which its activity is recorded.
         self.recorded: dict[str, float] = {}
 
     def _due(self, session_key: str) -> bool:
-        now = time.monotonic()
+        now = _clock()
         if self.recorded.get(session_key, 0.0) > now:
             return False
         seconds = settings.USERSESSION_ACTIVITY_SECONDS
