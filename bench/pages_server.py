@@ -187,7 +187,7 @@ def sign_in(server: Server, email: str, password: str) -> str:
     if status != 200 or token is None:
         raise RuntimeError(f"GET /accounts/login/ answered {status} without a form")
     origin = f"https://127.0.0.1:{server.port}"
-    status, headers, _body = server.get(
+    status, headers, body = server.get(
         "/accounts/login/",
         method="POST",
         headers={
@@ -200,7 +200,9 @@ def sign_in(server: Server, email: str, password: str) -> str:
     )
     _cookies_take(headers, jar)
     if status != 302 or "sessionid" not in jar:
-        raise RuntimeError(f"signing in as {email} answered {status} without a session")
+        found = re.findall(r'class="errorlist[^"]*">(.*?)</ul>', body, re.DOTALL)
+        errors = [re.sub(r"<[^>]+>", " ", error).strip() for error in found]
+        raise RuntimeError(f"signing in as {email} answered {status} without a session: {errors}")
     for _shown in range(2):  # the first shows (and deletes) the "signed in" message
         cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
         status, headers, body = server.get("/", headers={"Cookie": cookie})
