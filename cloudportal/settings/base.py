@@ -191,9 +191,7 @@ else:
         }
     }
 
-# Sessions are read from the cache (Redis in production) and written through to the
-# database, which keeps them across a cache flush: no query per request for the session.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # from the cache, written through to the database
 
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [_embedded_encryption_key()]
 
