@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, models
+from django.db import connections, models
 
 
 @dataclass(frozen=True)
@@ -55,32 +55,38 @@ class Count:
         return f"Count({str(self.label)!r}, {self._value!r})"
 
 
-def _count_sql(value: models.QuerySet | Scalar) -> tuple[str, tuple] | None:
-    """The SQL expression of one pending figure, None when its query cannot match."""
+def _count_sql(value: models.QuerySet | Scalar) -> tuple[str, str, tuple] | None:
+    """The database alias and SQL expression of one pending figure (read where the
+    router sends the query: the replica inside a replica view), None when its query
+    cannot match."""
     query = value.query.order_by() if isinstance(value, Scalar) else value.order_by().select_related(None)
+    alias = query.db
     try:
-        sql, params = query.query.get_compiler(using=query.db).as_sql()
+        sql, params = query.query.get_compiler(using=alias).as_sql()
     except EmptyResultSet:
         return None
     if isinstance(value, Scalar):
-        return f"COALESCE(({sql}), 0)", tuple(params)
-    return f"(SELECT count(*) FROM ({sql}) AS counted)", tuple(params)  # noqa: S608 - compiled by Django
+        return alias, f"COALESCE(({sql}), 0)", tuple(params)
+    return alias, f"(SELECT count(*) FROM ({sql}) AS counted)", tuple(params)  # noqa: S608 - compiled by Django
 
 
 def counts_read(counts: list[Count]) -> None:
-    """Give every pending count its value, in one SQL statement."""
-    pending = [(n, _count_sql(n._value)) for n in counts if n.pending]
-    for n, sql in pending:
-        if sql is None:
-            n._value = 0
-    pending = [(n, sql) for n, sql in pending if sql is not None]
-    if not pending:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT " + ", ".join(sql for _n, (sql, _params) in pending),
-            [param for _n, (_sql, params) in pending for param in params],
-        )
-        row = cursor.fetchone()
-    for (n, _sql), value in zip(pending, row, strict=True):
-        n._value = int(value or 0)
+    """Give every pending count its value, in one SQL statement (one per database,
+    should they be read from more than one)."""
+    by_alias: dict[str, list] = {}
+    for n in counts:
+        if n.pending:
+            found = _count_sql(n._value)
+            if found is None:
+                n._value = 0
+            else:
+                by_alias.setdefault(found[0], []).append((n, found[1], found[2]))
+    for alias, pending in by_alias.items():
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join(sql for _n, sql, _params in pending),
+                [param for _n, _sql, params in pending for param in params],
+            )
+            row = cursor.fetchone()
+        for (n, _sql, _params), value in zip(pending, row, strict=True):
+            n._value = int(value or 0)
