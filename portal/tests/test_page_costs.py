@@ -24,15 +24,15 @@ pytestmark = pytest.mark.django_db
 #: Queries of each page once the session is warm (after the first request, which also
 #: records the sign-in session's activity): the session itself comes from the cache.
 PAGE_QUERIES = {
-    # the user; requests, devices, subscribers, holds told of, 3 sessions; the holds
-    # and what the activity history conceals (4), then every category's counts (1)
-    "/": 11,
+    # the user; requests, devices, subscribers, holds told of, 3 sessions, the usage
+    # chart; the holds and what the activity history conceals (4), every category's counts (1)
+    "/": 12,
     # the user; devices, holds told of, subscribers, the page, the totals
     "/logs/": 6,
     # the user; what the history conceals (3), the counts (1), then each category's sample
     "/me/data/": 22,
-    # the user; the devices
-    "/devices/": 2,
+    # the user; the devices, their usage chart
+    "/devices/": 3,
     # the user; what the history conceals (3), the count and the page of events
     "/me/activity/": 5,
 }
