@@ -43,8 +43,9 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 # Performance targets (SPEC §9), on databases of their own (cloudportal_bench*); see bench/run.py.
-# BENCH=ingest, BENCH=logs, BENCH=notice or BENCH=scale (through PgBouncer beside direct) runs
-# one; BENCH_ROWS=100000 etc. for a quick run.
+# BENCH=ingest, BENCH=logs, BENCH=notice, BENCH=scale (through PgBouncer beside direct) or
+# BENCH=pages runs one; BENCH_ROWS=100000, BENCH_PAGES_SECONDS=3 etc. for a quick run;
+# BENCH_SOAK=600 BENCH=pages is the 10-minute soak of the pages.
 bench: $(VENV)/.dev-installed
 	./scripts/ensure-services.sh
 	$(PY) -m bench

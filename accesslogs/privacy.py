@@ -18,6 +18,7 @@ from cloudportal.privacy import (
     Count,
     ErasureResult,
     HeldPart,
+    Scalar,
     lazy_text,
     noun,
     register,
@@ -51,12 +52,10 @@ def _kept_reason() -> Promise:
 
 def _access_logs_counts(user: User) -> list[Count]:
     """From the daily rollup: a few hundred rows, however many sessions."""
-    sums = DailyUsage.objects.filter(user=user).aggregate(
-        sessions=Sum("sessions"), devices=CountOf("mac", distinct=True)
-    )
+    days = DailyUsage.objects.filter(user=user).values("user")
     return [
-        Count(noun("session", "sessions"), sums["sessions"] or 0),
-        Count(noun("device seen", "devices seen"), sums["devices"]),
+        Count(noun("session", "sessions"), Scalar(days.annotate(n=Sum("sessions")).values("n"))),
+        Count(noun("device seen", "devices seen"), Scalar(days.annotate(n=CountOf("mac", distinct=True)).values("n"))),
     ]
 
 

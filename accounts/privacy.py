@@ -5,6 +5,7 @@ from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Case, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from cloudportal.dates import moment_shown
@@ -18,6 +19,7 @@ from cloudportal.privacy import (
     Category,
     Count,
     ErasureResult,
+    Scalar,
     category_label,
     erase_rows,
     noun,
@@ -37,9 +39,9 @@ DATA_REQUEST_RETENTION_MONTHS = 12
 
 def _account_counts(user: User) -> list[Count]:
     return [
-        Count(noun("email address", "email addresses"), EmailAddress.objects.filter(user=user).count()),
-        Count(noun("two-factor method", "two-factor methods"), Authenticator.objects.filter(user=user).count()),
-        Count(noun("sign-in session", "sign-in sessions"), UserSession.objects.filter(user=user).count()),
+        Count(noun("email address", "email addresses"), EmailAddress.objects.filter(user=user)),
+        Count(noun("two-factor method", "two-factor methods"), Authenticator.objects.filter(user=user)),
+        Count(noun("sign-in session", "sign-in sessions"), UserSession.objects.filter(user=user)),
     ]
 
 
@@ -141,7 +143,11 @@ def _profile_values(user: User) -> list[tuple[str, str]]:
 
 
 def _profile_counts(user: User) -> list[Count]:
-    return [Count(noun("field filled in", "fields filled in"), len(_profile_values(user)))]
+    """The fields filled in, counted by the database (a field not given is stored empty,
+    encrypted or not, and shows as "not given")."""
+    filled = sum((Case(When(~Q(**{name: ""}), then=1), default=0) for name in Profile.EDITABLE_FIELDS), Value(0))
+    profile = Profile.objects.filter(user=user).values(n=filled)
+    return [Count(noun("field filled in", "fields filled in"), Scalar(profile))]
 
 
 def _profile_sample(user: User) -> list[str]:
@@ -289,7 +295,7 @@ register(
         correct_url="me:requests",
         models=("accounts.ActivityEvent",),
         columns=("when", "action", "category", "fields", "by", "note"),
-        counts=lambda user: [Count(noun("event", "events"), activity_for(user=user).count())],
+        counts=lambda user: [Count(noun("event", "events"), activity_for(user=user))],
         sample=_activity_sample,
         export=_activity_export,
         erase=_activity_erase,
@@ -373,7 +379,7 @@ register(
             "answer",
             "answered",
         ),
-        counts=lambda user: [Count(noun("request", "requests"), DataRequest.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("request", "requests"), DataRequest.objects.filter(user=user))],
         sample=_requests_sample,
         export=_requests_export,
         erase=lambda user: erase_rows(noun("data request", "data requests"), DataRequest.objects.filter(user=user)),

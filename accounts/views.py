@@ -1,3 +1,5 @@
+from functools import lru_cache
+
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.decorators import reauthentication_required
 from allauth.usersessions.views import ListUserSessionsView
@@ -5,9 +7,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +21,14 @@ from django.views.i18n import set_language
 
 from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
-from cloudportal.privacy import categories, category_label, field_label
+from cloudportal.privacy import (
+    activity_concealment_fixed,
+    categories,
+    category,
+    category_label,
+    counts_of,
+    field_label,
+)
 from cloudportal.replica import replica_view
 
 from .data_requests import data_request_file
@@ -102,21 +115,45 @@ def _url_or_none(name: str | None) -> str | None:
         return None
 
 
+@lru_cache(maxsize=256)
+def _category_details(key: str, language: str) -> str:
+    """What the registry says of a category (what it covers, why, on what basis, how
+    long, where, who handles it, how to correct it) as HTML in `language`: the same
+    for every customer, so built once per process and language."""
+    found = category(key)
+    with translation.override(language):
+        return render_to_string(
+            "accounts/_category_details.html", {"category": found, "correct_url": _url_or_none(found.correct_url)}
+        )
+
+
+def _category_details_forget(**kwargs) -> None:
+    """A setting a text depends on changed (tests do that): build the texts again."""
+    _category_details.cache_clear()
+
+
+setting_changed.connect(_category_details_forget)
+
+
 @login_required
 @replica_view
 def data_held(request: HttpRequest) -> HttpResponse:
     """ "What we hold", built from the privacy registry (its counts and samples from
     the read replica, if there is one)."""
     user = request.user
-    held = [
-        {
-            "category": c,
-            "counts": c.counts(user),
-            "sample": c.sample(user),
-            "correct_url": _url_or_none(c.correct_url),
-        }
-        for c in categories()
-    ]
+    language = translation.get_language()
+    # What the activity history conceals is looked up once for the page's counts and samples.
+    with activity_concealment_fixed(user):
+        counts = counts_of(user)
+        held = [
+            {
+                "category": c,
+                "counts": counts[c.key],
+                "sample": c.sample(user),
+                "details": mark_safe(_category_details(c.key, language)),  # noqa: S308 - rendered by the templates
+            }
+            for c in categories()
+        ]
     links = {"export": _url_or_none("me:export"), "delete": _url_or_none("me:delete")}
     return render(request, "accounts/data_held.html", {"held": held, "links": links})
 

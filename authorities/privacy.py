@@ -113,9 +113,7 @@ register(
             "authorities.LookupMatch",
             "authorities.DisclosurePackage",
         ),
-        counts=lambda user: [
-            Count(noun("authority request", "authority requests"), requests_known_to(user=user).count())
-        ],
+        counts=lambda user: [Count(noun("authority request", "authority requests"), requests_known_to(user=user))],
         sample=lambda user: [
             f"{day_shown(r.received_on)} · {r.get_authority_kind_display()}" for r in requests_known_to(user=user)[:3]
         ],

@@ -22,6 +22,8 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext, npgettext
 from django.utils.translation import gettext_lazy as _
 
+from .counts import Count, counts_read
+from .counts import Scalar as Scalar  # categories import it from the registry
 from .csv_cells import csv_text_sql
 
 Text = str | Promise
@@ -72,17 +74,6 @@ def counted_noun(label: Text, count: int) -> str:
 def counted(label: Text, count: int) -> str:
     """'1 device', '2 devices' (`counted_noun` after the number)."""
     return f"{count} {counted_noun(label, count)}"
-
-
-@dataclass(frozen=True)
-class Count:
-    #: A plural declared with `noun` (or a text said the same whatever the count).
-    label: Text
-    value: int
-
-    @property
-    def noun(self) -> str:
-        return counted_noun(self.label, self.value)
 
 
 @dataclass(frozen=True)
@@ -225,6 +216,14 @@ def register(category: Category) -> Category:
 
 def categories() -> list[Category]:
     return sorted(_registry.values(), key=lambda c: (c.order, c.key))
+
+
+def counts_of(user, chosen: Iterable[Category] | None = None) -> dict[str, list[Count]]:
+    """The customer's figures in each category (of `chosen`, or all), by key: what
+    each category's `counts` says, its queries read together in one statement."""
+    found = {c.key: c.counts(user) for c in (categories() if chosen is None else chosen)}
+    counts_read([n for counts in found.values() for n in counts])
+    return found
 
 
 def category(key: str) -> Category:

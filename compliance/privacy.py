@@ -66,7 +66,7 @@ register(
         correct_url="me:requests",
         models=("compliance.Disclosure",),
         columns=("disclosed_on", "disclosed_to", "kind_of_authority", "what", "legal_basis"),
-        counts=lambda user: [Count(noun("disclosure", "disclosures"), disclosures_for(user=user).count())],
+        counts=lambda user: [Count(noun("disclosure", "disclosures"), disclosures_for(user=user))],
         sample=lambda user: [
             f"{day_shown(d.disclosed_on)} · {d.get_authority_kind_display()}" for d in disclosures_for(user=user)[:3]
         ],
@@ -126,7 +126,7 @@ register(
         correct_url="me:requests",
         models=("compliance.LegalHold", "compliance.LegalHoldEvent"),
         columns=("placed", "authority", "reference", "sessions_from", "sessions_to", "in_force"),
-        counts=lambda user: [Count(noun("legal hold", "legal holds"), holds_visible_to(user=user).count())],
+        counts=lambda user: [Count(noun("legal hold", "legal holds"), holds_visible_to(user=user))],
         sample=lambda user: [f"{day_shown(h.created_at)} · {h.authority}" for h in holds_visible_to(user=user)[:3]],
         export=_holds_export,
         erase=_holds_erase,

@@ -41,7 +41,7 @@ register(
         correct_url="devices:list",
         models=("devices.Device",),
         columns=("mac", "label", "added", "last_seen", "randomised"),
-        counts=lambda user: [Count(noun("device", "devices"), Device.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("device", "devices"), Device.objects.filter(user=user))],
         sample=_devices_sample,
         export=_devices_export,
         erase=lambda user: erase_rows(noun("device", "devices"), Device.objects.filter(user=user)),

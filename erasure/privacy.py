@@ -38,7 +38,7 @@ register(
         correction=_("Use the link in the confirmation email to cancel a deletion."),
         models=("erasure.ErasureRequest",),
         columns=("asked", "erase_after", "status", "cancelled"),
-        counts=lambda user: [Count(noun("request", "requests"), ErasureRequest.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("request", "requests"), ErasureRequest.objects.filter(user=user))],
         sample=lambda user: [
             f"{day_shown(r.requested_at)} · {r.get_status_display()}"
             for r in ErasureRequest.objects.filter(user=user).order_by("-requested_at")[:3]

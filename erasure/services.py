@@ -30,7 +30,15 @@ from accounts.services import activity_record
 from cloudportal.broker import queue_on_commit
 from cloudportal.faults import fault_pause
 from cloudportal.outbox import absolute_url, email_queue
-from cloudportal.privacy import Category, Count, ErasureResult, HeldPart, activity_concealment_fixed, categories
+from cloudportal.privacy import (
+    Category,
+    Count,
+    ErasureResult,
+    HeldPart,
+    activity_concealment_fixed,
+    categories,
+    counts_of,
+)
 
 from .grace import erasure_grace
 from .ledger import LedgerLine, email_hash, ledger_file_append
@@ -54,9 +62,8 @@ class ErasurePreview:
 def erasure_preview(*, user: User) -> list[ErasurePreview]:
     """Each registry category with the customer's counts, and what legal holds they may
     know of keep, for the confirmation page."""
-    return [
-        ErasurePreview(category=c, counts=c.counts(user), held=c.held(user) if c.held else ()) for c in categories()
-    ]
+    counts = counts_of(user)
+    return [ErasurePreview(category=c, counts=counts[c.key], held=c.held(user) if c.held else ()) for c in categories()]
 
 
 # --- Ask, cancel ----------------------------------------------------------------

@@ -51,7 +51,7 @@ register(
         correct_url="me:export",
         models=("exports.DataExport",),
         columns=("asked", "status", "ready", "download_until", "sha256"),
-        counts=lambda user: [Count(noun("export", "exports"), DataExport.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("export", "exports"), DataExport.objects.filter(user=user))],
         sample=_exports_sample,
         export=_exports_export,
         erase=_exports_erase,

@@ -1,5 +1,7 @@
 """Statement Markdown to safe HTML: markdown-it renders, nh3 keeps only safe tags."""
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -39,7 +41,10 @@ def markdown_parse(text: str) -> list[Token]:
     return _md.parse(text)
 
 
+@lru_cache(maxsize=256)
 def markdown_to_html(text: str) -> str:
+    """The HTML of a text. A pure function of the text, so each process keeps the
+    last texts it rendered (the statement in force is rendered once, not per visit)."""
     return nh3.clean(
         _md.render(text),
         tags=ALLOWED_TAGS,

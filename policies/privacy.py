@@ -47,9 +47,7 @@ register(
         correct_url="me:requests",
         models=("policies.StatementAcceptance",),
         columns=("version", "accepted", "language", "ip_address", "user_agent"),
-        counts=lambda user: [
-            Count(noun("acceptance", "acceptances"), StatementAcceptance.objects.filter(user=user).count())
-        ],
+        counts=lambda user: [Count(noun("acceptance", "acceptances"), StatementAcceptance.objects.filter(user=user))],
         sample=_sample,
         export=_export,
         erase=lambda user: erase_rows(

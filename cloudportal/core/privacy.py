@@ -74,7 +74,7 @@ register(
         correct_url="account_email",
         models=("core.OutboundEmail",),
         columns=("to", "subject", "status", "queued", "sent"),
-        counts=lambda user: [Count(noun("email", "emails"), OutboundEmail.objects.filter(user=user).count())],
+        counts=lambda user: [Count(noun("email", "emails"), OutboundEmail.objects.filter(user=user))],
         sample=_emails_sample,
         export=_emails_export,
         erase=_emails_erase,

@@ -25,10 +25,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def expire_reauthentication(page) -> None:
     """Sign-in counts as recent for a few minutes; make it old, as after a while."""
-    from django.contrib.sessions.backends.db import SessionStore
+    from importlib import import_module
+
+    from django.conf import settings
 
     cookie = next(c for c in page.context.cookies() if c["name"] == "sessionid")
-    session = SessionStore(session_key=cookie["value"])
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=cookie["value"])
     for method in session.get("account_authentication_methods", []):
         method["at"] = 0
     session.save()

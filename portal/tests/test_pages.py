@@ -1,3 +1,6 @@
+import time
+from unittest import mock
+
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
@@ -84,6 +87,9 @@ def test_sign_in_sessions_are_tracked_at_most_once_an_interval(client, settings)
         client.get("/", HTTP_USER_AGENT="Browser/2")
     writes = [q["sql"] for q in second.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
     assert not any("usersessions_usersession" in sql for sql in writes)
-    cache.clear()  # the interval is over
-    client.get("/", HTTP_USER_AGENT="Browser/3")
+    # The interval is over: the cache entry has expired, and the process's memory of it too.
+    cache.clear()
+    later = time.monotonic() + settings.USERSESSION_ACTIVITY_SECONDS + 1
+    with mock.patch("cloudportal.core.middleware._clock", return_value=later):
+        client.get("/", HTTP_USER_AGENT="Browser/3")
     assert UserSession.objects.filter(user=customer).get().user_agent == "Browser/3"
