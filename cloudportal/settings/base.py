@@ -8,11 +8,11 @@ Production sets the environment; see the README's table and `.env.example`.
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .database import database_pooled
 from .queues import CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_QUEUES, CELERY_TASK_ROUTES  # noqa: F401 - settings
+from .schedule import CELERY_BEAT_SCHEDULE  # noqa: F401 - settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -371,44 +371,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 #: runs; production runs Celery beat instead. Each job's last run is kept in the file.
 EMBEDDED_SCHEDULE = env.bool("EMBEDDED_SCHEDULE", default=CELERY_TASK_ALWAYS_EAGER)
 EMBEDDED_SCHEDULE_STATE = env.path("EMBEDDED_SCHEDULE_STATE", default=str(LOCAL_DIR / "embedded-schedule.json"))
-CELERY_BEAT_SCHEDULE = {
-    "send-pending-emails": {
-        "task": "cloudportal.outbox.tasks.emails_send_pending",
-        "schedule": 60.0,
-    },
-    "remind-staff-of-data-requests": {
-        "task": "accounts.tasks.data_requests_remind",
-        "schedule": 24 * 60 * 60.0,
-    },
-    "retention-sweep": {
-        "task": "portal.tasks.retention_sweep",
-        "schedule": crontab(hour=3, minute=15),
-    },
-    "roll-up-ingest-batches": {
-        "task": "accesslogs.tasks.batches_catch_up",
-        "schedule": 5 * 60.0,
-    },
-    "statement-switch-over": {
-        "task": "policies.tasks.statements_switch_over",
-        "schedule": 60.0,
-    },
-    "catch-up-data-exports": {
-        "task": "exports.tasks.exports_catch_up",
-        "schedule": 5 * 60.0,
-    },
-    "expire-data-exports": {
-        "task": "exports.tasks.exports_expire",
-        "schedule": 60 * 60.0,
-    },
-    "run-due-account-erasures": {
-        "task": "erasure.tasks.erasures_due_queue",
-        "schedule": 5 * 60.0,
-    },
-    "expire-disclosure-packages": {
-        "task": "authorities.tasks.disclosure_packages_expire",
-        "schedule": 60 * 60.0,
-    },
-}
 
 # --- Security and logging: cloudportal/settings/security.py ----------------
 
