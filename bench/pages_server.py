@@ -45,8 +45,10 @@ def procfile_web() -> str:
 
 
 class Server:
-    """The Procfile's web process with production settings on 127.0.0.1:port, its
-    cache (and so its sessions) on a Redis database of its own, emptied first."""
+    """The Procfile's web process with production settings on 127.0.0.1:port (0: a
+    free one), its cache (and so its sessions) on a Redis database of its own, emptied
+    first; `extra_env` for what a benchmark changes (bench/scale.py: the pooler, the
+    replica)."""
 
     def __init__(
         self,
@@ -56,8 +58,9 @@ class Server:
         broker_url: str,
         encryption_keys: str,
         port: int,
-        wrk: str,
+        wrk: str = "wrk",
         command_line: str | None = None,
+        extra_env: dict | None = None,
     ):
         self.port = port or _free_port()
         self.workers = 2 * (os.cpu_count() or 1) + 1
@@ -75,6 +78,7 @@ class Server:
             "LOG_LEVEL": "WARNING",
             "PORT": str(self.port),
             "WEB_CONCURRENCY": str(self.workers),
+            **(extra_env or {}),
         }
         self.redis_url = redis_url
         # As the Procfile binds on every interface behind the proxy; here on loopback only.
