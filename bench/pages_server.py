@@ -27,6 +27,10 @@ GRANIAN = (
 )
 #: The header the proxy in front of production adds (SECURE_PROXY_SSL_HEADER).
 FORWARDED = {"X-Forwarded-Proto": "https"}
+#: The signing keys of every server this process starts, as the web processes of one
+#: deployment share theirs: with a key of its own, a second server on the same
+#: database and Redis signs the first one's customer out when it signs them in.
+SIGNING_KEYS = {"SECRET_KEY": secrets.token_urlsafe(50), "DISCLOSURE_SIGNING_KEY": secrets.token_urlsafe(50)}
 CHECK_SCRIPT = BENCH_DIR / "pages_check.lua"
 
 
@@ -68,8 +72,7 @@ class Server:
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "cloudportal.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DISCLOSURE_SIGNING_KEY": secrets.token_urlsafe(50),
+            **SIGNING_KEYS,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
