@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cloudportal.fragments import everyone_changed
 from cloudportal.sql import any_of
 from compliance.models import LegalHold
 
@@ -109,6 +110,8 @@ def legal_holds_pin(*, user_id: int | None = None) -> int:
         if pinned != sorted(hold.subscriber_ids):
             LegalHold.objects.filter(pk=hold.pk).update(subscriber_ids=pinned)
             updated += 1
+    if updated:
+        everyone_changed()
     return updated
 
 

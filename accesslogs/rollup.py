@@ -5,7 +5,8 @@ Ingest stores a batch's sessions and an IngestBatch row in one transaction and a
 for `batch_roll_up` once it commits, so the batch's writing does not wait for its
 sums. The rollup runs in a transaction of its own, with the batch row locked, and
 marks the batch done: each batch is added once, whoever runs it and however often.
-Until then, totals on /logs/ and session counts on /devices/ leave the batch out
+Until then, totals on /logs/, session counts on /devices/ and the dashboard (its
+cached cards, replaced for the batch's customers by the rollup) leave the batch out
 (seconds, on a running worker).
 
 A device's `session_count` is the sum of its (customer, MAC) daily usage: the rollup
@@ -24,6 +25,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from cloudportal.fragments import customer_changed
 from devices.models import Device
 
 from .models import DailyUsage, IngestBatch, NetworkSession, Subscriber
@@ -102,8 +104,11 @@ def _roll_up_in_sql(batch: IngestBatch) -> None:
     seen = _BATCH_ROWS.format(columns="a.user_id, s.mac, max(s.ended_at) AS seen, count(*) AS n", **tables)
     with connection.cursor() as cursor:
         cursor.execute(
-            _USAGE_UPSERT.format(table=DailyUsage._meta.db_table, rows=sums + " GROUP BY 1, 2, 3"), _params(batch)
+            _USAGE_UPSERT.format(table=DailyUsage._meta.db_table, rows=f"{sums} GROUP BY 1, 2, 3")
+            + " RETURNING user_id",
+            _params(batch),
         )
+        customers = {row[0] for row in cursor.fetchall()}
         cursor.execute(
             f"UPDATE {Device._meta.db_table} AS d "  # noqa: S608 - table names from the models
             "SET last_seen_at = GREATEST(d.last_seen_at, v.seen), session_count = d.session_count + v.n "
@@ -111,6 +116,7 @@ def _roll_up_in_sql(batch: IngestBatch) -> None:
             "WHERE d.mac = v.mac AND d.user_id = v.user_id",
             _params(batch),
         )
+    customer_changed(*customers)  # their dashboards show these sessions now
 
 
 def _roll_up_in_python(batch: IngestBatch) -> None:
@@ -140,6 +146,7 @@ def _roll_up_in_python(batch: IngestBatch) -> None:
             part = values[start : start + 100]
             placeholders = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(part))
             cursor.execute(_USAGE_UPSERT.format(table=table, rows=placeholders), [v for row in part for v in row])
+    customer_changed(*{user_id for user_id, _mac in last_seen})
     for (user_id, mac), seen in last_seen.items():
         device = Device.objects.filter(user_id=user_id, mac=mac)
         device.update(session_count=F("session_count") + counted[(user_id, mac)])

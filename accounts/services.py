@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cloudportal.fragments import customer_changed
 from cloudportal.outbox import email_queue
 
 from .models import ActivityEvent, Profile, User
@@ -186,6 +187,7 @@ def account_suspend(*, user: User, staff: User, suspend: bool = True) -> bool:
     accounts = User.objects.filter(pk=user.pk, suspended_at__isnull=suspend)
     if not accounts.update(suspended_at=timezone.now() if suspend else None):
         return False
+    customer_changed(user.pk)
     activity_record(
         user=user,
         action=ActivityEvent.Action.CHANGED,

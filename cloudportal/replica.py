@@ -148,6 +148,17 @@ def reads_from_replica(*, user_id: int | None = None) -> Iterator[str]:
         _reading_from.reset(token)
 
 
+@contextlib.contextmanager
+def primary_reads() -> Iterator[None]:
+    """Inside, reads go to the primary, even within a replica view: for what is kept
+    after the request (a cached part of a page must not come from a lagging replica)."""
+    token = _reading_from.set(None)
+    try:
+        yield
+    finally:
+        _reading_from.reset(token)
+
+
 def replica_or_primary(work: Callable[[], T], *, user_id: int | None = None) -> T:
     """`work()` with its reads on the replica (as `reads_from_replica`); if a
     database error stops it there (the replica down or gone, a query cancelled by

@@ -29,6 +29,7 @@ from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
 from cloudportal.broker import queue_on_commit
 from cloudportal.faults import fault_pause
+from cloudportal.fragments import customer_changed
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import (
     Category,
@@ -186,6 +187,7 @@ def _erase_everything(user: User) -> list[ErasedCategory]:
             done.append(ErasedCategory(category=c, result=c.erase(user)))
             fault_pause("erasure.category_erased")
     User.objects.filter(pk=user.pk).delete()
+    customer_changed(user.pk)  # bulk deletes among the categories': no signal told
     return done
 
 

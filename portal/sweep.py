@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accesslogs.holds import legal_holds_pin
 from accesslogs.retention import retention_cutoff
+from cloudportal.fragments import everyone_changed
 from cloudportal.privacy import categories
 from compliance.models import SweepRun
 from compliance.services import legal_holds_expire
@@ -85,6 +86,7 @@ def retention_sweep(*, now: datetime | None = None) -> SweepRun:
         for category in categories():
             if category.expire is not None:
                 counts[category.key] = category.expire(now)
+        everyone_changed()  # rows erased in bulk: the customers' cached page parts go
         run.counts = counts
         run.notices = counts.get("access_logs", {}).get("customers notified", 0)
         run.finished_at = timezone.now()

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -10,19 +11,31 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from cloudportal.fragments import customer_fragment
 from cloudportal.health import health_response
 from cloudportal.replica import replica_view
+from policies.selectors import statement_state
 
 from .selectors import Dashboard, StatementChange, dashboard_for
 
 
 @replica_view
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page, or the customer's dashboard (read from the read replica, if
-    there is one)."""
+    """The landing page, or the customer's dashboard: its cards and charts from the
+    cache while nothing they show has changed (cloudportal/fragments.py)."""
     if not request.user.is_authenticated:
         return render(request, "portal/landing.html")
-    return render(request, "portal/dashboard.html", {"cards": dashboard_cards(dashboard_for(user=request.user))})
+    user = request.user
+    state = statement_state()
+    body = customer_fragment(
+        "dashboard",
+        user_id=user.pk,
+        parts=(state.in_force_version, state.upcoming_version, state.upcoming_effective_at),
+        build=lambda: render_to_string(
+            "portal/dashboard_body.html", {"user": user, "cards": dashboard_cards(dashboard_for(user=user))}
+        ),
+    )
+    return render(request, "portal/dashboard.html", {"body": body})
 
 
 def dashboard_cards(dashboard: Dashboard) -> list[dict]:

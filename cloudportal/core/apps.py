@@ -11,3 +11,9 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Every app declares its personal data in <app>/privacy.py.
         autodiscover_modules("privacy")
+        from cloudportal.fragments import models_watched
+        from cloudportal.privacy import categories
+
+        # What a customer's cached page parts show changes with every save and delete
+        # of the registry's models (cloudportal/fragments.py).
+        models_watched(label for category in categories() for label in category.models)

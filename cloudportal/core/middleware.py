@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.cache import add_never_cache_headers
 
+from cloudportal.fragments import customer_changed, everyone_changed
 from cloudportal.health import health_response
 from cloudportal.replica import customer_wrote, replica_configured
 
@@ -103,4 +104,26 @@ class ReplicaReadYourWritesMiddleware:
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
                 customer_wrote(user_id=user.pk)
+        return response
+
+
+class FreshPagesMiddleware:
+    """After a signed-in person's POST, PUT, PATCH or DELETE (done, so committed),
+    the cached parts of pages it may have changed are out of date: a customer's
+    own (whatever service the request went through, signals or not), or, for a
+    staff member's, everyone's (the admin changes other people's data). See
+    cloudportal/fragments.py."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                if user.is_staff:
+                    everyone_changed()
+                else:
+                    customer_changed(user.pk)
         return response

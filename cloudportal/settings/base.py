@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cloudportal.core.middleware.ReplicaReadYourWritesMiddleware",
+    "cloudportal.core.middleware.FreshPagesMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.SuspendedAccountMiddleware",
     "cloudportal.core.middleware.PrivatePagesNoStoreMiddleware",
@@ -249,6 +250,9 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGI
 # most once per USERSESSION_ACTIVITY_SECONDS per session, instead of on every request.
 USERSESSIONS_TRACK_ACTIVITY = False
 USERSESSION_ACTIVITY_SECONDS = env.int("USERSESSION_ACTIVITY_SECONDS", default=300)
+# The dashboard's cards and charts are kept rendered in the cache (cloudportal/fragments.py)
+# at most this long; they are replaced at once whenever what they show changes.
+FRAGMENT_CACHE_SECONDS = env.int("FRAGMENT_CACHE_SECONDS", default=24 * 3600)
 
 # --- Internationalisation ---------------------------------------------------
 

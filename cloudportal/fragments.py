@@ -1,0 +1,162 @@
+"""Rendered parts of a customer's pages, kept in the cache until what they show changes.
+
+The dashboard's cards and usage charts cost tens of milliseconds of queries and
+templates, and change rarely: `customer_fragment` keeps their HTML in the cache
+(Redis) under a key that names everything they depend on, so that a stale copy is
+never found — it is simply never asked for again:
+
+- the customer, and a version token of theirs, replaced by `customer_changed` each
+  time something of theirs changes (see "What replaces the tokens" below);
+- a version token of everyone's (`everyone_changed`: a legal hold, a retention
+  sweep, a staff member's write in the admin), for what concerns many customers;
+- the language, the local date (what is "recent", the charts' last 30 days) and the
+  caller's own parts (the statement state, for the statement card);
+- the release: a digest of the code, templates and catalogues, so that a deploy
+  never shows the previous release's HTML.
+
+A token is random, never a counter: a token lost from the cache (evicted, Redis
+restarted) is replaced by a new one, and nothing stored under an old one is found
+again. A change replaces the token at once and again once its transaction commits:
+a page built between the two, from data not committed yet, is kept under the first
+token, which is already out of date by then. With the cache unreachable, every
+token is new on every request: the parts are built each time, never stale.
+
+The parts are built from the primary database, never from a read replica: a part
+built from a lagging replica would be kept under the newest token.
+
+What replaces the tokens: every save and delete of the registry's models (through
+`models_watched`, connected in `cloudportal.core.apps`; the owner is the instance's
+`user_id`, the user itself, or everyone when the model has no owner such as a legal
+hold); every write request of a signed-in customer, once done
+(`cloudportal.core.middleware.FreshPagesMiddleware`), and of a staff member (everyone);
+and the bulk writes that bypass the ORM's signals: the usage rollup (the customers of
+the batch), the retention sweep and the erasure (see their modules).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from cloudportal.replica import primary_reads
+
+EVERYONE_KEY = "fragments:everyone"
+#: Models whose rows are written in bulk (COPY, batched upserts and deletes): the code
+#: that writes them says who changed instead.
+BULK_MODELS = {"accesslogs.NetworkSession", "accesslogs.DailyUsage"}
+#: Models with many rows a customer: saves are watched, deletes are not (a delete
+#: signal makes every cascade load their rows one by one); what deletes them (the
+#: erasure, the retention of each) says who changed.
+MANY_ROWS_MODELS = {"accounts.ActivityEvent", "core.OutboundEmail"}
+#: Top-level folders of the project that do not render pages.
+_NOT_RENDERING = {"bench", "backups", "staticfiles", "static", "node_modules", "scripts"}
+
+
+def _customer_key(user_id: int) -> str:
+    return f"fragments:customer:{user_id}"
+
+
+def _token_replace(key: str) -> None:
+    cache.set(key, secrets.token_hex(8), timeout=None)
+
+
+def _replaced(key: str) -> None:
+    _token_replace(key)
+    transaction.on_commit(lambda: _token_replace(key))
+
+
+def customer_changed(*user_ids: int | None) -> None:
+    """Something the customers' pages show has changed (or is about to commit)."""
+    for user_id in {u for u in user_ids if u is not None}:
+        _replaced(_customer_key(user_id))
+
+
+def everyone_changed() -> None:
+    """Something that may change any customer's pages has changed."""
+    _replaced(EVERYONE_KEY)
+
+
+def _tokens(keys: list[str]) -> list[str]:
+    found = cache.get_many(keys)
+    tokens = []
+    for key in keys:
+        token = found.get(key)
+        if token is None:
+            token = secrets.token_hex(8)
+            if not cache.add(key, token, timeout=None):
+                token = cache.get(key) or token
+        tokens.append(token)
+    return tokens
+
+
+@lru_cache(maxsize=1)
+def release() -> str:
+    """A digest of what renders the pages: the project's Python code, templates and
+    compiled catalogues (read once per process)."""
+    root = Path(settings.BASE_DIR)
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in _NOT_RENDERING]
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in sorted(folders):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".html", ".mo") and "tests" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def customer_fragment(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[], str]) -> SafeString:
+    """The HTML `build()` renders for this customer, from the cache while nothing it
+    shows has changed (it must depend only on the customer's data, the language, the
+    date and `parts`: not on the request)."""
+    customer, everyone = _tokens([_customer_key(user_id), EVERYONE_KEY])
+    day = timezone.localdate().isoformat()
+    key_parts = ":".join(str(p) for p in parts)
+    key = f"fragment:{name}:{user_id}:{release()}:{get_language()}:{day}:{key_parts}:{customer}:{everyone}"
+    html = cache.get(key)
+    if html is None:
+        with primary_reads():
+            html = str(build())
+        cache.set(key, html, timeout=settings.FRAGMENT_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - HTML our templates rendered
+
+
+# --- Who changed, from the ORM's signals --------------------------------------------
+
+
+def _owner_changed(sender, instance, **kwargs) -> None:
+    if kwargs.get("raw"):
+        return
+    if sender is _user_model():
+        customer_changed(instance.pk)
+    elif hasattr(instance, "user_id"):
+        customer_changed(instance.user_id)
+    else:
+        everyone_changed()
+
+
+def _user_model():
+    return apps.get_model(settings.AUTH_USER_MODEL)
+
+
+def models_watched(labels: Iterable[str]) -> None:
+    """Connect the token replacement to the saves and deletes of these models
+    (app_label.ModelName): not those in BULK_MODELS, only the saves of MANY_ROWS_MODELS."""
+    for label in labels:
+        if label in BULK_MODELS:
+            continue
+        model = apps.get_model(label)
+        post_save.connect(_owner_changed, sender=model, dispatch_uid=f"fragments.saved.{label}")
+        if label not in MANY_ROWS_MODELS:
+            post_delete.connect(_owner_changed, sender=model, dispatch_uid=f"fragments.deleted.{label}")
