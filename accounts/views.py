@@ -21,6 +21,7 @@ from django.views.i18n import set_language
 
 from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
+from cloudportal.fragments import customer_fragment
 from cloudportal.privacy import (
     activity_concealment_fixed,
     categories,
@@ -29,7 +30,6 @@ from cloudportal.privacy import (
     counts_of,
     field_label,
 )
-from cloudportal.replica import replica_view
 
 from .data_requests import data_request_file
 from .forms import DataRequestForm, PreferencesForm, ProfileForm
@@ -136,16 +136,26 @@ setting_changed.connect(_category_details_forget)
 
 
 @login_required
-@replica_view
 def data_held(request: HttpRequest) -> HttpResponse:
-    """ "What we hold", built from the privacy registry (its counts and samples from
-    the read replica, if there is one)."""
+    """ "What we hold", built from the privacy registry: its counts and samples kept
+    rendered in the cache while nothing they show has changed (cloudportal/fragments.py)."""
     user = request.user
+    links = {"export": _url_or_none("me:export"), "delete": _url_or_none("me:delete")}
+    body = customer_fragment(
+        "data-held",
+        user_id=user.pk,
+        parts=(),
+        build=lambda: render_to_string("accounts/data_held_body.html", {"held": _held(user), "links": links}),
+    )
+    return render(request, "accounts/data_held.html", {"body": body})
+
+
+def _held(user) -> list[dict]:
     language = translation.get_language()
     # What the activity history conceals is looked up once for the page's counts and samples.
     with activity_concealment_fixed(user):
         counts = counts_of(user)
-        held = [
+        return [
             {
                 "category": c,
                 "counts": counts[c.key],
@@ -154,8 +164,6 @@ def data_held(request: HttpRequest) -> HttpResponse:
             }
             for c in categories()
         ]
-    links = {"export": _url_or_none("me:export"), "delete": _url_or_none("me:delete")}
-    return render(request, "accounts/data_held.html", {"held": held, "links": links})
 
 
 @login_required

@@ -122,8 +122,8 @@ def customer_fragment(name: str, *, user_id: int, parts: Iterable[object], build
     date and `parts`: not on the request)."""
     customer, everyone = _tokens([_customer_key(user_id), EVERYONE_KEY])
     day = timezone.localdate().isoformat()
-    key_parts = ":".join(str(p) for p in parts)
-    key = f"fragment:{name}:{user_id}:{release()}:{get_language()}:{day}:{key_parts}:{customer}:{everyone}"
+    named = hashlib.blake2b(":".join(str(p) for p in (release(), get_language(), day, *parts)).encode(), digest_size=8)
+    key = f"fragment:{name}:{user_id}:{named.hexdigest()}:{customer}:{everyone}"
     html = cache.get(key)
     if html is None:
         with primary_reads():

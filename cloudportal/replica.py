@@ -2,8 +2,10 @@
 
 With `DATABASE_REPLICA_URL` set, settings add a `replica` database alias (a
 PostgreSQL streaming standby). Nothing goes to it unless code asks: the read-only
-pages' heavy reads (the dashboard, /logs/ and its CSV, "What we hold") through
-`@replica_view`, and the export build through `replica_or_primary`. Every write,
+pages' heavy reads (/logs/ and its CSV) through `@replica_view`, and the export
+build through `replica_or_primary`. The dashboard and "What we hold" are kept
+rendered in the cache and built from the primary (cloudportal/fragments.py): a part
+built from a lagging replica would be kept as if it were current. Every write,
 every read inside a transaction on the primary and everything else stays on the
 primary (`default`). Without a replica, all of this is a no-op.
 

@@ -17,6 +17,7 @@ from accounts.models import ActivityEvent, User
 from accounts.services import activity_record
 from cloudportal.broker import queue_now, queue_on_commit
 from cloudportal.faults import fault_pause
+from cloudportal.fragments import customer_changed
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import categories
 from cloudportal.replica import replica_or_primary
@@ -87,6 +88,7 @@ def export_build(*, export_id: int) -> DataExport | None:
     if not claimed:
         return None
     export = DataExport.objects.select_related("user").get(pk=export_id)
+    customer_changed(export.user_id)  # "What we hold" says it is being built
     final = export_path(export)
     partial = final.with_suffix(".partial")
 
@@ -106,6 +108,7 @@ def export_build(*, export_id: int) -> DataExport | None:
     except Exception:
         partial.unlink(missing_ok=True)
         DataExport.objects.filter(pk=export_id).update(status=Status.FAILED, finished_at=timezone.now())
+        customer_changed(export.user_id)
         logger.exception("export %s failed", export_id)
         raise
     now = timezone.now()
@@ -146,6 +149,7 @@ def _export_expire(export: DataExport) -> None:
         (export_root() / export.file_name).unlink(missing_ok=True)
         (export_root() / export.file_name).with_suffix(".partial").unlink(missing_ok=True)
     DataExport.objects.filter(pk=export.pk).update(status=Status.EXPIRED, size=None)
+    customer_changed(export.user_id)
 
 
 def exports_catch_up(*, now: datetime | None = None) -> int:

@@ -13,13 +13,11 @@ from django.views.decorators.http import require_GET
 
 from cloudportal.fragments import customer_fragment
 from cloudportal.health import health_response
-from cloudportal.replica import replica_view
 from policies.selectors import statement_state
 
 from .selectors import Dashboard, StatementChange, dashboard_for
 
 
-@replica_view
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page, or the customer's dashboard: its cards and charts from the
     cache while nothing they show has changed (cloudportal/fragments.py)."""

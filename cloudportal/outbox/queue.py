@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cloudportal.core.models import OutboundEmail
+from cloudportal.fragments import customer_changed, everyone_changed
 
 from .claim import outbox_analyze
 from .render import email_context_load, email_render
@@ -77,6 +78,7 @@ def email_queue(
         # A concurrent caller may have stored the same key since the check above.
         OutboundEmail.objects.bulk_create([email], ignore_conflicts=True)
         email = OutboundEmail.objects.get(dedup_key=dedup_key)
+        customer_changed(email.user_id)  # no signal from bulk_create
     email_id = email.pk
     if priority == OutboundEmail.Priority.BULK and send_soon is not None:
         send_soon(count=1)
@@ -146,5 +148,6 @@ def emails_queue_bulk(
         stored = cursor.rowcount
     outbox_analyze(stored=stored)
     if stored:
+        everyone_changed()  # "What we hold" lists the recipients' emails
         send_soon(count=stored)
     return stored

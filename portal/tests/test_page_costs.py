@@ -28,8 +28,8 @@ PAGE_QUERIES = {
     "/": 1,
     # the user; devices, holds told of, subscribers, the page, the totals
     "/logs/": 6,
-    # the user; what the history conceals (3), the counts (1), then each category's sample
-    "/me/data/": 22,
+    # the user: the categories' figures and samples come from the cache
+    "/me/data/": 1,
     # the user; the devices, their usage chart
     "/devices/": 3,
     # the user; what the history conceals (3), the count and the page of events
@@ -60,6 +60,8 @@ BUILD_QUERIES = {
     # the user; requests, devices, subscribers, holds told of, 3 sessions, the usage
     # chart; the holds and what the activity history conceals (4), every category's counts (1)
     "/": 12,
+    # the user; what the history conceals (3), the counts (1), then each category's sample
+    "/me/data/": 22,
 }
 
 
