@@ -93,9 +93,11 @@ def statement_state_refresh() -> StatementState:
 
 
 def statement_state() -> StatementState:
-    """The cached state: no database query while it holds."""
+    """The cached state: no database query while it holds. It is kept until a second
+    past the upcoming version's effective date at most; from that date it is computed
+    again, so the version takes effect on the dot."""
     state = cache.get(STATE_CACHE_KEY)
-    if state is None:
+    if state is None or (state.upcoming_effective_at is not None and state.upcoming_effective_at <= timezone.now()):
         state = statement_state_refresh()
     return state
 
