@@ -5,18 +5,28 @@ The broker is reached over one connection per process, opened on the first check
 and kept: each check is then one round trip on it (PING for Redis), with a short
 timeout. A check that fails drops the connection, and the next one opens a new one,
 so a broker that comes back is seen as soon as it answers.
+
+Each process keeps its last answer for HEALTHZ_CACHE_SECONDS (1 by default; 0 asks
+on every probe), a failed one as well: a load balancer probing many times a second
+costs the database and the broker one round trip each a second per process, a
+database that goes down is reported within that time and one that comes back too.
+The answer is kept as its status and body, and each probe gets a new response with
+the never-cache headers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
+import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection
-from django.http import JsonResponse
-from django.utils.cache import add_never_cache_headers
+from django.http import HttpResponse
+from django.utils.http import http_date
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +92,55 @@ def broker_ok() -> bool:
             return False
 
 
-def health_response() -> JsonResponse:
-    """`/healthz`: 200 when the database and the broker answer, else 503 naming which
-    is down ("in-process" when tasks run in-process, embedded)."""
+#: The Cache-Control of every answer, as django.utils.cache.add_never_cache_headers writes it.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+#: The clock of the kept answer (tests move it past the window).
+_clock = time.monotonic
+_check_lock = threading.Lock()
+#: The last answer: (until when it holds on _clock, status code, JSON body).
+_last: tuple[float, int, bytes] | None = None
+
+
+def health_check() -> tuple[int, bytes]:
+    """Ask the database and the broker now: the status code and the JSON body."""
     database = "ok" if database_ok() else "down"
     broker = "in-process" if settings.CELERY_TASK_ALWAYS_EAGER else ("ok" if broker_ok() else "down")
     healthy = database == "ok" and broker != "down"
-    response = JsonResponse(
-        {"status": "ok" if healthy else "down", "database": database, "broker": broker},
-        status=200 if healthy else 503,
-    )
-    add_never_cache_headers(response)
+    body = {"status": "ok" if healthy else "down", "database": database, "broker": broker}
+    return (200 if healthy else 503), json.dumps(body).encode()
+
+
+def _answer() -> tuple[int, bytes]:
+    """The process's last answer while it holds, else a new one (one thread asks;
+    the others wait for its answer rather than asking too)."""
+    global _last
+    last = _last
+    if last is not None and _clock() < last[0]:
+        return last[1], last[2]
+    with _check_lock:
+        last = _last
+        if last is not None and _clock() < last[0]:
+            return last[1], last[2]
+        status, body = health_check()
+        _last = (_clock() + settings.HEALTHZ_CACHE_SECONDS, status, body)
+        return status, body
+
+
+def health_forget(**kwargs) -> None:
+    """Ask again on the next probe (a setting changed: tests switch the broker)."""
+    global _last
+    _last = None
+
+
+setting_changed.connect(health_forget)
+
+
+def health_response() -> HttpResponse:
+    """`/healthz`: 200 when the database and the broker answer, else 503 naming which
+    is down ("in-process" when tasks run in-process, embedded); never cached."""
+    status, body = _answer()
+    response = HttpResponse(body, content_type="application/json", status=status)
+    response.headers["Expires"] = http_date()
+    response.headers["Cache-Control"] = NEVER_CACHE
     return response

@@ -31,6 +31,11 @@ def statement_version_get(*, version: str) -> StatementVersion:
     return get_object_or_404(statements_published(), version=version)
 
 
+def statement_published_by_id(*, version_id: int) -> StatementVersion | None:
+    """A published version by its id (the state's in_force_id), None if there is none."""
+    return statements_published().filter(pk=version_id).first()
+
+
 def statement_previous(*, version: StatementVersion) -> StatementVersion | None:
     """The published version before this one (by effective date), if any."""
     return (
@@ -40,11 +45,6 @@ def statement_previous(*, version: StatementVersion) -> StatementVersion | None:
         .exclude(effective_at=version.effective_at, id__gt=version.pk)
         .first()
     )
-
-
-def statement_upcoming() -> StatementVersion | None:
-    """The next published version not yet in force, if any."""
-    return statements_published().filter(effective_at__gt=timezone.now()).order_by("effective_at").first()
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,11 @@ def statement_state_refresh() -> StatementState:
 
 
 def statement_state() -> StatementState:
-    """The cached state: no database query while it holds."""
+    """The cached state: no database query while it holds. It is kept until a second
+    past the upcoming version's effective date at most; from that date it is computed
+    again, so the version takes effect on the dot."""
     state = cache.get(STATE_CACHE_KEY)
-    if state is None:
+    if state is None or (state.upcoming_effective_at is not None and state.upcoming_effective_at <= timezone.now()):
         state = statement_state_refresh()
     return state
 

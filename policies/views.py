@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from cloudportal.core.pagination import page_or_404
+from cloudportal.core.visitor_pages import visitor_page
 from cloudportal.http import client_ip
 
 from .cookies import cookies_set_by_the_portal
@@ -24,22 +25,21 @@ from .selectors import (
     processors_listed,
     statement_in_force,
     statement_state,
-    statement_upcoming,
     statement_version_get,
     statements_published,
 )
 from .services import announcements_unsubscribe, statement_accept, unsubscribe_user_for
+from .statement_page import statement_html, statement_key
 
 ACCEPTANCES_PAGE_SIZE = 25
 
 
 def statement(request: HttpRequest) -> HttpResponse:
-    version = statement_in_force()
-    return render(
-        request,
-        "policies/statement.html",
-        {"version": version, "upcoming": statement_upcoming(), "in_force": True},
-    )
+    """The statement in force: no query while its state is in the cache and this
+    process has rendered it; for a visitor, the whole page from memory."""
+    state = statement_state()
+    context = {"statement_html": statement_html(state=state)}
+    return visitor_page(request, "policies/statement.html", context, key=statement_key(state))
 
 
 def version_detail(request: HttpRequest, version: str) -> HttpResponse:

@@ -83,6 +83,10 @@ INSTALLED_APPS = [
     "portal",
 ]
 
+# Each web process keeps /healthz's answer (a failed one too) this many seconds; 0: ask
+# the database and the broker on every probe (cloudportal/health.py).
+HEALTHZ_CACHE_SECONDS = env.float("HEALTHZ_CACHE_SECONDS", default=1.0)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
