@@ -68,24 +68,25 @@ def _customer_key(user_id: int) -> str:
     return f"fragments:customer:{user_id}"
 
 
-def _token_replace(key: str) -> None:
-    cache.set(key, secrets.token_hex(8), timeout=None)
+def _tokens_replace(keys: list[str]) -> None:
+    token = secrets.token_hex(8)
+    cache.set_many(dict.fromkeys(keys, token), timeout=None)  # one round trip however many
 
 
-def _replaced(key: str) -> None:
-    _token_replace(key)
-    transaction.on_commit(lambda: _token_replace(key))
+def _replaced(keys: list[str]) -> None:
+    if keys:
+        _tokens_replace(keys)
+        transaction.on_commit(lambda: _tokens_replace(keys))
 
 
 def customer_changed(*user_ids: int | None) -> None:
     """Something the customers' pages show has changed (or is about to commit)."""
-    for user_id in {u for u in user_ids if u is not None}:
-        _replaced(_customer_key(user_id))
+    _replaced([_customer_key(u) for u in {u for u in user_ids if u is not None}])
 
 
 def everyone_changed() -> None:
     """Something that may change any customer's pages has changed."""
-    _replaced(EVERYONE_KEY)
+    _replaced([EVERYONE_KEY])
 
 
 def _tokens(keys: list[str]) -> list[str]:

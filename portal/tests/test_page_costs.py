@@ -30,8 +30,8 @@ PAGE_QUERIES = {
     "/logs/": 6,
     # the user: the categories' figures and samples come from the cache
     "/me/data/": 1,
-    # the user; the devices, their usage chart
-    "/devices/": 3,
+    # the user; the devices (their usage charts come from the cache)
+    "/devices/": 2,
     # the user; what the history conceals (3), the count and the page of events
     "/me/activity/": 5,
 }
@@ -62,6 +62,8 @@ BUILD_QUERIES = {
     "/": 12,
     # the user; what the history conceals (3), the counts (1), then each category's sample
     "/me/data/": 22,
+    # the user; the devices, their usage charts
+    "/devices/": 3,
 }
 
 
