@@ -25,6 +25,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
 from django.utils.safestring import mark_safe
@@ -32,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cloudportal.csv_cells import csv_text
+from cloudportal.fragments import customer_fragment
 from cloudportal.replica import read_alias, replica_iter, replica_view
 from cloudportal.sql import keyset_pages
 from devices.selectors import devices_for
@@ -44,6 +46,7 @@ from .shown import erasure_shown, erasure_text
 from .templatetags.access_logs import duration_formatter, size_formatter
 
 TEMPLATE = "accesslogs/session_list.html"
+BODY_TEMPLATE = "accesslogs/session_list_body.html"
 CSV_COLUMNS = (
     "started_at",
     "ended_at",
@@ -69,8 +72,12 @@ def _filter_form(request: HttpRequest) -> tuple[SessionFilterForm, dict[str, str
 
 
 def _render(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, TEMPLATE, {"body": _body(request, context)}, status=status)
+
+
+def _body(request: HttpRequest, context: dict) -> str:
     context = {"retention_months": settings.ACCESS_LOG_RETENTION_MONTHS, **context}
-    return render(request, TEMPLATE, context, status=status)
+    return render_to_string(BODY_TEMPLATE, context, request)
 
 
 def _filters_invalid(request: HttpRequest, form: SessionFilterForm) -> HttpResponse:
@@ -78,30 +85,47 @@ def _filters_invalid(request: HttpRequest, form: SessionFilterForm) -> HttpRespo
     return _render(request, {"form": form}, status=400)
 
 
+class _FiltersInvalid(Exception):
+    def __init__(self, form: SessionFilterForm) -> None:
+        self.form = form
+
+
 @login_required
 @require_GET
-@replica_view
 def session_list(request: HttpRequest) -> HttpResponse:
-    form, labels = _filter_form(request)
-    if not form.is_valid():
-        return _filters_invalid(request, form)
-    filters = form.filters()
-    after, before = request.GET.get("after") or None, request.GET.get("before") or None
-    noticeable = held_scopes_noticeable()
-    try:
+    """The customer's sessions, filtered and paged by the query string: kept rendered
+    in the cache per query string while nothing they show has changed
+    (cloudportal/fragments.py: ingest, the rollup, holds and the sweep replace the
+    tokens); an invalid filter or page link is answered afresh, never kept."""
+
+    def build() -> str:
+        form, labels = _filter_form(request)
+        if not form.is_valid():
+            raise _FiltersInvalid(form)
+        filters = form.filters()
+        after, before = request.GET.get("after") or None, request.GET.get("before") or None
+        noticeable = held_scopes_noticeable()
         page = session_page(user=request.user, filters=filters, after=after, before=before, noticeable=noticeable)
+        context = {
+            "form": form,
+            "page": page,
+            "rows": session_rows(page.sessions, labels, noticeable),
+            "totals": usage_totals(user=request.user, filters=filters),
+            "is_filtered": any(form.cleaned_data.get(name) for name in form.fields),
+            "is_paged": bool(after or before),
+        }
+        return _body(request, context)
+
+    try:
+        body = customer_fragment("sessions", user_id=request.user.pk, parts=(request.GET.urlencode(),), build=build)
+    except _FiltersInvalid as invalid:
+        return _filters_invalid(request, invalid.form)
     except CursorError:
         messages.error(request, _("This page link is not valid. Start again from your newest sessions."))
+        form, _labels = _filter_form(request)
+        form.is_valid()  # it was: its filters found the page link wrong
         return _render(request, {"form": form, "bad_cursor": True}, status=400)
-    context = {
-        "form": form,
-        "page": page,
-        "rows": session_rows(page.sessions, labels, noticeable),
-        "totals": usage_totals(user=request.user, filters=filters),
-        "is_filtered": any(form.cleaned_data.get(name) for name in form.fields),
-        "is_paged": bool(after or before),
-    }
-    return _render(request, context)
+    return render(request, TEMPLATE, {"body": body})
 
 
 def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str], noticeable: list[HeldScope] = ()) -> str:

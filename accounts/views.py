@@ -168,13 +168,23 @@ def _held(user) -> list[dict]:
 
 @login_required
 def activity(request: HttpRequest) -> HttpResponse:
-    page = page_or_404(activity_for(user=request.user), per_page=ACTIVITY_PAGE_SIZE, number=request.GET.get("page", 1))
-    for event in page.object_list:
-        event.category_label = category_label(event.category)
-        event.field_labels = [
-            ACTIVITY_FIELD_LABELS.get(name) or field_label(event.category, name) for name in event.fields
-        ]
-    return render(request, "accounts/activity.html", {"page": page})
+    """The activity history, a page at a time: kept rendered in the cache per page
+    while nothing it shows has changed (each event saved, a hold, an authority
+    request replaces a token: cloudportal/fragments.py); a page that does not exist
+    is a 404, never kept."""
+    number = request.GET.get("page", 1)
+
+    def build() -> str:
+        page = page_or_404(activity_for(user=request.user), per_page=ACTIVITY_PAGE_SIZE, number=number)
+        for event in page.object_list:
+            event.category_label = category_label(event.category)
+            event.field_labels = [
+                ACTIVITY_FIELD_LABELS.get(name) or field_label(event.category, name) for name in event.fields
+            ]
+        return render_to_string("accounts/activity_body.html", {"page": page}, request)
+
+    body = customer_fragment("activity", user_id=request.user.pk, parts=(number,), build=build)
+    return render(request, "accounts/activity.html", {"body": body})
 
 
 @login_required

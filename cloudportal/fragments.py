@@ -14,6 +14,11 @@ never found — it is simply never asked for again:
 - the release: a digest of the code, templates and catalogues, so that a deploy
   never shows the previous release's HTML.
 
+What changes with the passing of time alone (a legal hold reaching its expiry)
+is registered by its app with `changes_with_time`: the moment of the next such
+change is kept in the cache, and the first request after it replaces everyone's
+token.
+
 A token is random, never a counter: a token lost from the cache (evicted, Redis
 restarted) is replaced by a new one, and nothing stored under an old one is found
 again. A change replaces the token at once and again once its transaction commits:
@@ -38,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,6 +59,10 @@ from django.utils.translation import get_language
 from cloudportal.replica import primary_reads
 
 EVERYONE_KEY = "fragments:everyone"
+#: When the next change that no write announces comes (a legal hold's expiry): a
+#: timestamp, or NO_CHANGE_AHEAD; missing, it is asked of `_change_sources`.
+NEXT_CHANGE_KEY = "fragments:next-change"
+NO_CHANGE_AHEAD = "none"
 #: Models whose rows are written in bulk (COPY, batched upserts and deletes): the code
 #: that writes them says who changed instead.
 BULK_MODELS = {"accesslogs.NetworkSession", "accesslogs.DailyUsage"}
@@ -84,13 +94,55 @@ def customer_changed(*user_ids: int | None) -> None:
     _replaced([_customer_key(u) for u in {u for u in user_ids if u is not None}])
 
 
+def customers_changed_on_commit(user_ids: Iterable[int]) -> None:
+    """`customer_changed` for many customers, once the transaction commits only
+    (ingest: one cache round trip a batch, after it)."""
+    keys = [_customer_key(u) for u in set(user_ids)]
+    if keys:
+        transaction.on_commit(lambda: _tokens_replace(keys))
+
+
 def everyone_changed() -> None:
-    """Something that may change any customer's pages has changed."""
+    """Something that may change any customer's pages has changed (and the next
+    change that comes with time may have moved: it is asked again)."""
     _replaced([EVERYONE_KEY])
+    cache.delete(NEXT_CHANGE_KEY)
+    transaction.on_commit(lambda: cache.delete(NEXT_CHANGE_KEY))
+
+
+#: Callables `now -> datetime | None`: the next moment something the pages show
+#: changes by itself, with the passing of time (registered by the apps, at start-up).
+_change_sources: list[Callable[[datetime], datetime | None]] = []
+
+
+def changes_with_time(source: Callable[[datetime], datetime | None]) -> None:
+    """Register `source(now)`: when, after `now`, the pages change without a write (a
+    hold expiring): then everyone's token is replaced."""
+    _change_sources.append(source)
+
+
+def _next_change(now: datetime) -> str:
+    found = [when for source in _change_sources if (when := source(now)) is not None]
+    return min(found).isoformat() if found else NO_CHANGE_AHEAD
+
+
+def _time_passed(next_change: str | None, now: datetime) -> bool:
+    """Whether the moment of the next change has come (then everyone's token goes),
+    asking the sources and keeping their answer when it is not known."""
+    if next_change is None:
+        cache.set(NEXT_CHANGE_KEY, _next_change(now), timeout=None)
+        return False
+    if next_change == NO_CHANGE_AHEAD or datetime.fromisoformat(next_change) > now:
+        return False
+    cache.set(NEXT_CHANGE_KEY, _next_change(now), timeout=None)
+    _tokens_replace([EVERYONE_KEY])
+    return True
 
 
 def _tokens(keys: list[str]) -> list[str]:
-    found = cache.get_many(keys)
+    found = cache.get_many([*keys, NEXT_CHANGE_KEY])
+    if _time_passed(found.get(NEXT_CHANGE_KEY), timezone.now()):
+        found = cache.get_many(keys)
     tokens = []
     for key in keys:
         token = found.get(key)

@@ -57,6 +57,13 @@ def holds_visible_to(*, user: User, now: datetime | None = None) -> QuerySet[Leg
     return holds_concerning(user=user, now=now, among=told)
 
 
+def hold_expiry_next(now: datetime) -> datetime | None:
+    """When the next hold in force reaches its expiry (after `now`): what customers
+    are told of holds changes then, with no write (cloudportal/fragments.py)."""
+    upcoming = LegalHold.objects.filter(released_at__isnull=True, expires_at__gt=now)
+    return upcoming.aggregate(next=Min("expires_at"))["next"]
+
+
 def activity_concealed_since(*, user: User, now: datetime | None = None) -> datetime | None:
     """When the earliest hold in force that concerns the customer and forbids notice
     was placed, whatever its scope (their account, a MAC address they have or had, an

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cloudportal.broker import queue_on_commit
 from cloudportal.faults import fault_pause
+from cloudportal.fragments import customers_changed_on_commit
 from cloudportal.months import months_between
 from cloudportal.sql import one_of
 from devices.models import Device
@@ -49,6 +50,8 @@ class Writer:
         self.skip_stored = skip_stored
         #: MAC -> the subscriber of the account holding it now, or None.
         self.subscribers: dict[str, int | None] = {}
+        #: The accounts the batch's sessions are attributed to.
+        self.customers: set[int] = set()
         self.sites: dict[tuple[str, str], int] = {}
         self.seen: set[tuple[str, datetime]] = set()
         self.accepted = 0
@@ -66,6 +69,7 @@ class Writer:
             current = subscribers_current({(user_id, email) for _mac, user_id, email in held})
             for mac, user_id, email in held:
                 self.subscribers[mac] = current[(user_id, email)]
+                self.customers.add(user_id)
         sites -= self.sites.keys()
         if sites:
             Site.objects.bulk_create([Site(name=n, address=a) for n, a in sites], ignore_conflicts=True)
@@ -167,6 +171,8 @@ class Writer:
             sessions=self.accepted,
         )
         queue_on_commit(batch_roll_up, batch.pk)
+        # Their pages (/logs/) show the new sessions once the batch commits.
+        customers_changed_on_commit(self.customers)
 
 
 def _last_id_taken(*, after: int | None = None) -> int:

@@ -101,3 +101,29 @@ def test_the_retention_sweep_replaces_everyone_s_token():
 def test_the_release_names_the_code_and_templates():
     digest = fragments.release()
     assert len(digest) == 16 and digest == fragments.release()
+
+
+def test_a_hold_reaching_its_expiry_replaces_everyone_s_token_with_no_write(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from compliance.tests.factories import LegalHoldFactory
+
+    customer = VerifiedUserFactory()
+    client.force_login(customer)
+    expiry = timezone.now() + timedelta(hours=1)
+    LegalHoldFactory(mac="00:1A:2B:00:00:01", expires_at=expiry, customer_may_be_told=False)
+    calls: list = []
+    built(customer.pk, calls)
+    built(customer.pk, calls)
+    assert len(calls) == 1
+    assert cache.get(fragments.NEXT_CHANGE_KEY) == expiry.isoformat()
+    later = expiry + timedelta(seconds=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fragments.timezone, "now", lambda: later)
+        built(customer.pk, calls)
+        assert len(calls) == 2  # built again: the hold is over
+        built(customer.pk, calls)
+        assert len(calls) == 2
+        assert cache.get(fragments.NEXT_CHANGE_KEY) == fragments.NO_CHANGE_AHEAD
