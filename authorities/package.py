@@ -39,7 +39,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from cloudportal.broker import queue_on_commit
+from cloudportal.broker import queue_now, queue_on_commit
 from cloudportal.csv_cells import csv_text, csv_text_sql
 from cloudportal.outbox import absolute_url, email_queue
 from cloudportal.privacy import BulkExport
@@ -102,6 +102,18 @@ def package_queue(*, request: AuthorityRequest, staff: User) -> DisclosurePackag
 
     queue_on_commit(tasks.disclosure_package_build, package.pk)
     return package
+
+
+def disclosure_packages_catch_up(*, now=None) -> int:
+    """Queue again the packages no worker is building: asked for longer ago than the
+    build's hard time limit (EXPORT_BUILD_LEASE_SECONDS) and still queued or
+    building (the task was lost with the broker, or its worker died). A build run
+    twice writes under a temporary name: harmless. Returns how many were queued."""
+    from . import tasks  # tasks.py imports this module
+
+    before = (now or timezone.now()) - timedelta(seconds=settings.EXPORT_BUILD_LEASE_SECONDS)
+    waiting = DisclosurePackage.objects.filter(status__in=DisclosurePackage.IN_PROGRESS, created_at__lt=before)
+    return sum(queue_now(tasks.disclosure_package_build, pk) for pk in waiting.values_list("pk", flat=True))
 
 
 def disclosure_package_build(*, package_id: int) -> DisclosurePackage | None:

@@ -14,3 +14,9 @@ def disclosure_package_build(package_id: int) -> bool:
 def disclosure_packages_expire() -> int:
     """Beat: delete the files of disclosure packages past their download window."""
     return package.disclosure_packages_expire()
+
+
+@shared_task(acks_late=True, ignore_result=True, job_done="{result} disclosure packages queued again")
+def disclosure_packages_catch_up() -> int:
+    """Beat: queue again the packages whose build task was lost."""
+    return package.disclosure_packages_catch_up()

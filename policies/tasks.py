@@ -22,3 +22,11 @@ def statements_switch_over() -> int | None:
 def announcement_emails_queue(announcement_id: int) -> int:
     """Idempotent: each customer's email has a dedup key."""
     return services.announcement_emails_queue(announcement_id=announcement_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, job_done="{result} bulk email tasks queued again")
+def bulk_emails_catch_up() -> int:
+    """Beat: queue again the statement notices and announcements whose task was lost."""
+    from .catch_up import bulk_emails_catch_up as catch_up
+
+    return catch_up()

@@ -119,3 +119,24 @@ def test_a_package_built_after_its_request_was_closed_is_not_offered(package):
     assert disclosure_package_build(package_id=package.pk) is None
     assert not package_path(package).exists()
     assert DisclosurePackage.objects.get(pk=package.pk).status != DisclosurePackage.Status.READY
+
+
+def test_a_package_whose_build_was_lost_is_queued_again_by_the_catch_up(world, monkeypatch):
+    from django.utils import timezone
+
+    from authorities import package as packages
+
+    queued: list[int] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(packages, "queue_on_commit", lambda task, pk: None)  # the broker lost it
+        request_decide(request=world["request"], staff=PrivacyOfficerFactory(), decision="approved", reason="In order")
+    waiting = DisclosurePackage.objects.get()
+    assert waiting.status == DisclosurePackage.Status.QUEUED
+    monkeypatch.setattr(packages, "queue_now", lambda task, pk: queued.append(pk) or True)
+    assert packages.disclosure_packages_catch_up() == 0  # asked just now: its task may be on its way
+    assert packages.disclosure_packages_catch_up(now=timezone.now() + timedelta(hours=2)) == 1
+    assert queued == [waiting.pk]
+    packages.disclosure_package_build(package_id=waiting.pk)  # what the queued task does
+    waiting.refresh_from_db()
+    assert waiting.status == DisclosurePackage.Status.READY
+    assert packages.disclosure_packages_catch_up(now=timezone.now() + timedelta(hours=2)) == 0

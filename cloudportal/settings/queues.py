@@ -32,6 +32,8 @@ CELERY_TASK_ROUTES = {
     "policies.tasks.statements_switch_over": {"queue": "celery"},
     "exports.tasks.exports_expire": {"queue": "celery"},
     "exports.tasks.exports_catch_up": {"queue": "celery"},  # queues the builds again (bulk)
+    "policies.tasks.bulk_emails_catch_up": {"queue": "celery"},  # queues the tasks again (bulk)
+    "authorities.tasks.disclosure_packages_catch_up": {"queue": "celery"},  # likewise
     "erasure.tasks.account_erase": {"queue": "celery"},
     "erasure.tasks.erasures_due_queue": {"queue": "celery"},
     "authorities.tasks.disclosure_packages_expire": {"queue": "celery"},

@@ -30,6 +30,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.tasks.exports_catch_up",
         "schedule": 5 * 60.0,
     },
+    "catch-up-bulk-emails": {
+        "task": "policies.tasks.bulk_emails_catch_up",
+        "schedule": 5 * 60.0,
+    },
+    "catch-up-disclosure-packages": {
+        "task": "authorities.tasks.disclosure_packages_catch_up",
+        "schedule": 5 * 60.0,
+    },
     "expire-data-exports": {
         "task": "exports.tasks.exports_expire",
         "schedule": 60 * 60.0,
