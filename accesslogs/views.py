@@ -32,8 +32,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from cloudportal.core.customer_pages import customer_page
 from cloudportal.csv_cells import csv_text
-from cloudportal.fragments import customer_fragment
 from cloudportal.replica import read_alias, replica_iter, replica_view
 from cloudportal.sql import keyset_pages
 from devices.selectors import devices_for
@@ -95,7 +95,7 @@ class _FiltersInvalid(Exception):
 def session_list(request: HttpRequest) -> HttpResponse:
     """The customer's sessions, filtered and paged by the query string: kept rendered
     in the cache per query string while nothing they show has changed
-    (cloudportal/fragments.py: ingest, the rollup, holds and the sweep replace the
+    (cloudportal/core/customer_pages.py: ingest, the rollup, holds and the sweep replace the
     tokens); an invalid filter or page link is answered afresh, never kept."""
 
     def build() -> str:
@@ -117,7 +117,9 @@ def session_list(request: HttpRequest) -> HttpResponse:
         return _body(request, context)
 
     try:
-        body = customer_fragment("sessions", user_id=request.user.pk, parts=(request.GET.urlencode(),), build=build)
+        return customer_page(
+            request, TEMPLATE, lambda: {"body": build()}, name="sessions", parts=(request.GET.urlencode(),)
+        )
     except _FiltersInvalid as invalid:
         return _filters_invalid(request, invalid.form)
     except CursorError:
@@ -125,7 +127,6 @@ def session_list(request: HttpRequest) -> HttpResponse:
         form, _labels = _filter_form(request)
         form.is_valid()  # it was: its filters found the page link wrong
         return _render(request, {"form": form, "bad_cursor": True}, status=400)
-    return render(request, TEMPLATE, {"body": body})
 
 
 def session_rows(sessions: Iterable[NetworkSession], labels: dict[str, str], noticeable: list[HeldScope] = ()) -> str:

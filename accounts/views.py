@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from cloudportal.core.customer_pages import customer_page
 from cloudportal.core.pagination import page_or_404
 from cloudportal.core.responses import form_invalid
-from cloudportal.fragments import customer_fragment
 from cloudportal.privacy import (
     activity_concealment_fixed,
     categories,
@@ -138,16 +138,15 @@ setting_changed.connect(_category_details_forget)
 @login_required
 def data_held(request: HttpRequest) -> HttpResponse:
     """ "What we hold", built from the privacy registry: its counts and samples kept
-    rendered in the cache while nothing they show has changed (cloudportal/fragments.py)."""
+    rendered in the cache while nothing they show has changed (cloudportal/core/customer_pages.py)."""
     user = request.user
     links = {"export": _url_or_none("me:export"), "delete": _url_or_none("me:delete")}
-    body = customer_fragment(
-        "data-held",
-        user_id=user.pk,
-        parts=(),
-        build=lambda: render_to_string("accounts/data_held_body.html", {"held": _held(user), "links": links}),
+    return customer_page(
+        request,
+        "accounts/data_held.html",
+        lambda: {"body": render_to_string("accounts/data_held_body.html", {"held": _held(user), "links": links})},
+        name="data-held",
     )
-    return render(request, "accounts/data_held.html", {"body": body})
 
 
 def _held(user) -> list[dict]:
@@ -170,7 +169,7 @@ def _held(user) -> list[dict]:
 def activity(request: HttpRequest) -> HttpResponse:
     """The activity history, a page at a time: kept rendered in the cache per page
     while nothing it shows has changed (each event saved, a hold, an authority
-    request replaces a token: cloudportal/fragments.py); a page that does not exist
+    request replaces a token: cloudportal/core/customer_pages.py); a page that does not exist
     is a 404, never kept."""
     number = request.GET.get("page", 1)
 
@@ -183,8 +182,7 @@ def activity(request: HttpRequest) -> HttpResponse:
             ]
         return render_to_string("accounts/activity_body.html", {"page": page}, request)
 
-    body = customer_fragment("activity", user_id=request.user.pk, parts=(number,), build=build)
-    return render(request, "accounts/activity.html", {"body": body})
+    return customer_page(request, "accounts/activity.html", lambda: {"body": build()}, name="activity", parts=(number,))
 
 
 @login_required

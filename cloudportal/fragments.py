@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from django.apps import apps
 from django.conf import settings
@@ -57,6 +58,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from cloudportal.replica import primary_reads
+
+T = TypeVar("T")
 
 EVERYONE_KEY = "fragments:everyone"
 #: When the next change that no write announces comes (a legal hold's expiry): a
@@ -169,19 +172,39 @@ def release() -> str:
     return digest.hexdigest()
 
 
+def _shown_settings() -> tuple:
+    """The settings every page shows (the context processor's), which a restart with
+    another environment may change without a new release."""
+    from cloudportal.core.context_processors import portal
+
+    return tuple(portal(None).values())
+
+
+def fragment_key(name: str, *, user_id: int, parts: Iterable[object]) -> str:
+    """The cache key of this customer's `name` as of now: their token and everyone's,
+    the release, the settings pages show, the language, the local date and `parts`."""
+    customer, everyone = _tokens([_customer_key(user_id), EVERYONE_KEY])
+    day = timezone.localdate().isoformat()
+    shown = (release(), *_shown_settings(), get_language(), day, *parts)
+    named = hashlib.blake2b(":".join(str(p) for p in shown).encode(), digest_size=8)
+    return f"fragment:{name}:{user_id}:{named.hexdigest()}:{customer}:{everyone}"
+
+
+def kept(key: str, build: Callable[[], T]) -> T:
+    """What is kept under `key`, or `build()` (from the primary database) kept there."""
+    value = cache.get(key)
+    if value is None:
+        with primary_reads():
+            value = build()
+        cache.set(key, value, timeout=settings.FRAGMENT_CACHE_SECONDS)
+    return value
+
+
 def customer_fragment(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[], str]) -> SafeString:
     """The HTML `build()` renders for this customer, from the cache while nothing it
     shows has changed (it must depend only on the customer's data, the language, the
     date and `parts`: not on the request)."""
-    customer, everyone = _tokens([_customer_key(user_id), EVERYONE_KEY])
-    day = timezone.localdate().isoformat()
-    named = hashlib.blake2b(":".join(str(p) for p in (release(), get_language(), day, *parts)).encode(), digest_size=8)
-    key = f"fragment:{name}:{user_id}:{named.hexdigest()}:{customer}:{everyone}"
-    html = cache.get(key)
-    if html is None:
-        with primary_reads():
-            html = str(build())
-        cache.set(key, html, timeout=settings.FRAGMENT_CACHE_SECONDS)
+    html = kept(fragment_key(name, user_id=user_id, parts=parts), lambda: str(build()))
     return mark_safe(html)  # noqa: S308 - HTML our templates rendered
 
 

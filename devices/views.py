@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from cloudportal.core.customer_pages import customer_page
 from cloudportal.core.responses import form_invalid
 
 from .forms import DeviceForm, DeviceLabelForm
@@ -24,7 +25,8 @@ RANDOMISED_NOTE = gettext_lazy(
 @login_required
 @require_http_methods(["GET", "POST"])
 def device_list(request: HttpRequest) -> HttpResponse:
-    """The customer's devices, and the form that adds one."""
+    """The customer's devices, and the form that adds one: kept in the cache while
+    nothing it shows has changed (cloudportal/core/customer_pages.py)."""
     form = DeviceForm(request.POST or None)
     context = {"form": form, "devices": devices_for(user=request.user), "randomised_note": RANDOMISED_NOTE}
     if request.method == "POST":
@@ -39,7 +41,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
         if device.is_randomised:
             messages.warning(request, RANDOMISED_NOTE)
         return redirect("devices:list")
-    return render(request, "devices/device_list.html", context)
+    return customer_page(request, "devices/device_list.html", lambda: context, name="devices")
 
 
 @login_required

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from cloudportal.fragments import customer_fragment
+from cloudportal.core.customer_pages import customer_page
 from cloudportal.health import health_response
 from policies.selectors import statement_state
 
@@ -19,21 +19,23 @@ from .selectors import Dashboard, StatementChange, dashboard_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page, or the customer's dashboard: its cards and charts from the
-    cache while nothing they show has changed (cloudportal/fragments.py)."""
+    """The landing page, or the customer's dashboard: kept in the cache while nothing
+    it shows has changed (cloudportal/core/customer_pages.py)."""
     if not request.user.is_authenticated:
         return render(request, "portal/landing.html")
     user = request.user
     state = statement_state()
-    body = customer_fragment(
-        "dashboard",
-        user_id=user.pk,
+    return customer_page(
+        request,
+        "portal/dashboard.html",
+        lambda: {
+            "body": render_to_string(
+                "portal/dashboard_body.html", {"user": user, "cards": dashboard_cards(dashboard_for(user=user))}
+            )
+        },
+        name="dashboard",
         parts=(state.in_force_version, state.upcoming_version, state.upcoming_effective_at),
-        build=lambda: render_to_string(
-            "portal/dashboard_body.html", {"user": user, "cards": dashboard_cards(dashboard_for(user=user))}
-        ),
     )
-    return render(request, "portal/dashboard.html", {"body": body})
 
 
 def dashboard_cards(dashboard: Dashboard) -> list[dict]:

@@ -1,0 +1,45 @@
+"""A signed-in customer's whole page kept in the cache (Redis, shared by every
+process) while nothing it shows has changed, then served with this request's CSRF
+token and path put in (`cloudportal.core.marked_pages`).
+
+The key is a fragment key (`cloudportal.fragments.fragment_key`: the customer's token
+and everyone's, the release, the settings pages show, the language, the local date)
+with the template, the path, the time zone and the caller's parts (a query string, a
+page number, the statement state). A request with messages waiting is rendered as
+usual; a page whose context raises (a 404, an invalid filter) is never kept.
+
+Only for pages whose template shows nothing of the request but the user, the path,
+the token and the full path, and whose context depends only on the customer's data
+and the parts: see portal/tests/test_kept_pages.py, which compares each kept page
+with the page rendered as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from cloudportal.fragments import fragment_key, kept
+
+from .marked_pages import filled, messages_waiting, render_marked
+
+
+def customer_page(
+    request: HttpRequest,
+    template_name: str,
+    context: Callable[[], dict],
+    *,
+    name: str,
+    parts: Iterable[object] = (),
+) -> HttpResponse:
+    """`render(request, template_name, context())` for the signed-in customer, from
+    the cache while nothing it shows has changed."""
+    if messages_waiting(request):
+        return render(request, template_name, context())
+    page_parts = (template_name, request.path, timezone.get_current_timezone_name(), *parts)
+    key = fragment_key(f"page:{name}", user_id=request.user.pk, parts=page_parts)
+    pieces = kept(key, lambda: render_marked(request, template_name, context()))
+    return HttpResponse(filled(request, pieces))
