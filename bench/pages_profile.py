@@ -9,7 +9,8 @@ part (before and after the layers inside it, measured by a timestamp middleware 
 between every two of them); URL resolving with every middleware's process_view (the
 statement gate, suspension, CSRF); the view with its template; and the SQL queries
 of the view and of the rest, with their time. `--cprofile PAGE` prints the 30 most
-expensive functions (cumulative) of one page (its name as listed, e.g. dashboard).
+expensive functions (cumulative) of one page (its name as listed, e.g. dashboard), warm, then the 30 with the most time
+of their own.
 The figures go to bench/results/pages_profile.json.
 
 Run: `python -m bench.pages_profile [--cprofile dashboard]`.
@@ -160,10 +161,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, path, _marker in pages.pages_of(email):
                 label = f"{name} ({email.split('@')[0]})"
                 if args.cprofile and args.cprofile == name:
+                    for _ in range(warmup):
+                        _one(client, path)
                     profiler = cProfile.Profile()
                     profiler.runcall(lambda c=client, p=path: [_one(c, p) for _ in range(requests)])
-                    out(f"\n=== cProfile of {label}, {requests} requests")
-                    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
+                    out(f"\n=== cProfile of {label}, {requests} warm requests")
+                    stats = pstats.Stats(profiler, stream=sys.stdout)
+                    stats.sort_stats("cumulative").print_stats(30)
+                    stats.sort_stats("tottime").print_stats(30)
                 report[label] = profile(client, path, warmup, requests)
     out(f"\n{'page':<28} {'total':>7} {'view':>7} {'pv':>6} {'mw':>6} {'sql':>6} {'q view':>6} {'q rest':>6}")
     for label, row in report.items():

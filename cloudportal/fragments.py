@@ -1,18 +1,20 @@
 """Rendered parts of a customer's pages, kept in the cache until what they show changes.
 
-The dashboard's cards and usage charts cost tens of milliseconds of queries and
-templates, and change rarely: `customer_fragment` keeps their HTML in the cache
-(Redis) under a key that names everything they depend on, so that a stale copy is
-never found — it is simply never asked for again:
+A customer's pages (cloudportal/core/customer_pages.py) and their usage charts cost
+milliseconds of queries and templates, and change rarely: `kept` keeps what they
+render in the cache (Redis), so that a stale copy is never shown. An entry's key
+names what it depends on, and the entry holds the tokens it was built under; it
+counts only while they are the current ones (both read in one round trip):
 
 - the customer, and a version token of theirs, replaced by `customer_changed` each
   time something of theirs changes (see "What replaces the tokens" below);
 - a version token of everyone's (`everyone_changed`: a legal hold, a retention
   sweep, a staff member's write in the admin), for what concerns many customers;
-- the language, the local date (what is "recent", the charts' last 30 days) and the
-  caller's own parts (the statement state, for the statement card);
-- the release: a digest of the code, templates and catalogues, so that a deploy
-  never shows the previous release's HTML.
+- in the key: the language, the local date (what is "recent", the charts' last 30
+  days), the settings every page shows, and the caller's own parts (the statement
+  state, a query string, the path);
+- in the key: the release, a digest of the code, templates and catalogues, so that a
+  deploy never shows the previous release's HTML.
 
 What changes with the passing of time alone (a legal hold reaching its expiry)
 is registered by its app with `changes_with_time`: the moment of the next such
@@ -22,12 +24,12 @@ token.
 A token is random, never a counter: a token lost from the cache (evicted, Redis
 restarted) is replaced by a new one, and nothing stored under an old one is found
 again. A change replaces the token at once and again once its transaction commits:
-a page built between the two, from data not committed yet, is kept under the first
+a page built between the two, from data not committed yet, is kept with the first
 token, which is already out of date by then. With the cache unreachable, every
 token is new on every request: the parts are built each time, never stale.
 
 The parts are built from the primary database, never from a read replica: a part
-built from a lagging replica would be kept under the newest token.
+built from a lagging replica would be kept with the newest token.
 
 What replaces the tokens: every save and delete of the registry's models (through
 `models_watched`, connected in `cloudportal.core.apps`; the owner is the instance's
@@ -142,10 +144,12 @@ def _time_passed(next_change: str | None, now: datetime) -> bool:
     return True
 
 
-def _tokens(keys: list[str]) -> list[str]:
-    found = cache.get_many([*keys, NEXT_CHANGE_KEY])
+def _tokens(keys: list[str], also: list[str]) -> tuple[list[str], dict]:
+    """The tokens under `keys` (a new one where none is kept), and what the cache
+    holds under `also`, read in the same round trip."""
+    found = cache.get_many([*keys, NEXT_CHANGE_KEY, *also])
     if _time_passed(found.get(NEXT_CHANGE_KEY), timezone.now()):
-        found = cache.get_many(keys)
+        found = cache.get_many([*keys, *also])
     tokens = []
     for key in keys:
         token = found.get(key)
@@ -154,7 +158,7 @@ def _tokens(keys: list[str]) -> list[str]:
             if not cache.add(key, token, timeout=None):
                 token = cache.get(key) or token
         tokens.append(token)
-    return tokens
+    return tokens, found
 
 
 @lru_cache(maxsize=1)
@@ -180,23 +184,25 @@ def _shown_settings() -> tuple:
     return tuple(portal(None).values())
 
 
-def fragment_key(name: str, *, user_id: int, parts: Iterable[object]) -> str:
-    """The cache key of this customer's `name` as of now: their token and everyone's,
-    the release, the settings pages show, the language, the local date and `parts`."""
-    customer, everyone = _tokens([_customer_key(user_id), EVERYONE_KEY])
+def kept(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[], T]) -> T:
+    """This customer's `name` as `build()` makes it (from the primary database), from
+    the cache while nothing it shows has changed: one cache round trip when kept.
+
+    The entry's key names the release, the settings pages show, the language, the
+    local date and `parts`; the entry holds the tokens it was built under (the
+    customer's and everyone's), read before the build, and counts only while they are
+    the current ones."""
     day = timezone.localdate().isoformat()
     shown = (release(), *_shown_settings(), get_language(), day, *parts)
     named = hashlib.blake2b(":".join(str(p) for p in shown).encode(), digest_size=8)
-    return f"fragment:{name}:{user_id}:{named.hexdigest()}:{customer}:{everyone}"
-
-
-def kept(key: str, build: Callable[[], T]) -> T:
-    """What is kept under `key`, or `build()` (from the primary database) kept there."""
-    value = cache.get(key)
-    if value is None:
-        with primary_reads():
-            value = build()
-        cache.set(key, value, timeout=settings.FRAGMENT_CACHE_SECONDS)
+    key = f"fragment:{name}:{user_id}:{named.hexdigest()}"
+    tokens, found = _tokens([_customer_key(user_id), EVERYONE_KEY], [key])
+    entry = found.get(key)
+    if entry is not None and entry[0] == tokens:
+        return entry[1]
+    with primary_reads():
+        value = build()
+    cache.set(key, (tokens, value), timeout=settings.FRAGMENT_CACHE_SECONDS)
     return value
 
 
@@ -204,7 +210,7 @@ def customer_fragment(name: str, *, user_id: int, parts: Iterable[object], build
     """The HTML `build()` renders for this customer, from the cache while nothing it
     shows has changed (it must depend only on the customer's data, the language, the
     date and `parts`: not on the request)."""
-    html = kept(fragment_key(name, user_id=user_id, parts=parts), lambda: str(build()))
+    html = kept(name, user_id=user_id, parts=parts, build=lambda: str(build()))
     return mark_safe(html)  # noqa: S308 - HTML our templates rendered
 
 

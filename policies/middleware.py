@@ -32,7 +32,7 @@ class StatementAcceptanceMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or user.is_staff or GATE.lets_through(request.resolver_match):
             return None
-        state = statement_state()
+        state = request.statement_state = statement_state()  # the page may show it too
         if state.required_id is not None and request.session.get(ACCEPTED_SESSION_KEY) != state.required_id:
             if not acceptance_covers(user=user, state=state):
                 target = reverse("privacy_accept")

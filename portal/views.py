@@ -24,7 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "portal/landing.html")
     user = request.user
-    state = statement_state()
+    state = getattr(request, "statement_state", None) or statement_state()  # the gate's, read once a request
     return customer_page(
         request,
         "portal/dashboard.html",

@@ -2,10 +2,10 @@
 process) while nothing it shows has changed, then served with this request's CSRF
 token and path put in (`cloudportal.core.marked_pages`).
 
-The key is a fragment key (`cloudportal.fragments.fragment_key`: the customer's token
-and everyone's, the release, the settings pages show, the language, the local date)
+It is kept as `cloudportal.fragments.kept` keeps a part (under the customer's token
+and everyone's, the release, the settings pages show, the language, the local date),
 with the template, the path, the time zone and the caller's parts (a query string, a
-page number, the statement state). A request with messages waiting is rendered as
+page number, the statement state) in its key. A request with messages waiting is rendered as
 usual; a page whose context raises (a 404, an invalid filter) is never kept.
 
 Only for pages whose template shows nothing of the request but the user, the path,
@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from cloudportal.fragments import fragment_key, kept
+from cloudportal.fragments import kept
 
 from .marked_pages import filled, messages_waiting, render_marked
 
@@ -40,6 +40,10 @@ def customer_page(
     if messages_waiting(request):
         return render(request, template_name, context())
     page_parts = (template_name, request.path, timezone.get_current_timezone_name(), *parts)
-    key = fragment_key(f"page:{name}", user_id=request.user.pk, parts=page_parts)
-    pieces = kept(key, lambda: render_marked(request, template_name, context()))
+    pieces = kept(
+        f"page:{name}",
+        user_id=request.user.pk,
+        parts=page_parts,
+        build=lambda: render_marked(request, template_name, context()),
+    )
     return HttpResponse(filled(request, pieces))
