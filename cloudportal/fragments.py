@@ -50,6 +50,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+import django
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
@@ -164,10 +165,11 @@ def _tokens(keys: list[str], also: list[str]) -> tuple[list[str], dict]:
 @lru_cache(maxsize=1)
 def release() -> str:
     """A digest of what renders the pages: the project's Python code, templates and
-    compiled catalogues (read once per process)."""
+    compiled catalogues, and Django's version (kept users are pickled models); read
+    once per process."""
     root = Path(settings.BASE_DIR)
     folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in _NOT_RENDERING]
-    digest = hashlib.blake2b(digest_size=8)
+    digest = hashlib.blake2b(django.get_version().encode(), digest_size=8)  # what is pickled
     for folder in sorted(folders):
         for path in sorted(folder.rglob("*")):
             if path.suffix in (".py", ".html", ".mo") and "tests" not in path.parts:
@@ -184,14 +186,14 @@ def _shown_settings() -> tuple:
     return tuple(portal(None).values())
 
 
-def kept(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[], T]) -> T:
+def kept(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[], T], timeout: int | None = None) -> T:
     """This customer's `name` as `build()` makes it (from the primary database), from
     the cache while nothing it shows has changed: one cache round trip when kept.
 
     The entry's key names the release, the settings pages show, the language, the
     local date and `parts`; the entry holds the tokens it was built under (the
     customer's and everyone's), read before the build, and counts only while they are
-    the current ones."""
+    the current ones. It expires after `timeout` seconds (FRAGMENT_CACHE_SECONDS)."""
     day = timezone.localdate().isoformat()
     shown = (release(), *_shown_settings(), get_language(), day, *parts)
     named = hashlib.blake2b(":".join(str(p) for p in shown).encode(), digest_size=8)
@@ -202,7 +204,7 @@ def kept(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[]
         return entry[1]
     with primary_reads():
         value = build()
-    cache.set(key, (tokens, value), timeout=settings.FRAGMENT_CACHE_SECONDS)
+    cache.set(key, (tokens, value), timeout=timeout or settings.FRAGMENT_CACHE_SECONDS)
     return value
 
 
