@@ -95,8 +95,8 @@ class _FiltersInvalid(Exception):
 def session_list(request: HttpRequest) -> HttpResponse:
     """The customer's sessions, filtered and paged by the query string: kept rendered
     in the cache per query string while nothing they show has changed
-    (cloudportal/core/customer_pages.py: ingest, the rollup, holds and the sweep replace the
-    tokens); an invalid filter or page link is answered afresh, never kept."""
+    (cloudportal/core/customer_pages.py; ingest, the rollup, holds and the sweep replace
+    the tokens: cloudportal/fragments.py); an invalid filter or page link is answered afresh, never kept."""
 
     def build() -> str:
         form, labels = _filter_form(request)

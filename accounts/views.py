@@ -169,7 +169,7 @@ def _held(user) -> list[dict]:
 def activity(request: HttpRequest) -> HttpResponse:
     """The activity history, a page at a time: kept rendered in the cache per page
     while nothing it shows has changed (each event saved, a hold, an authority
-    request replaces a token: cloudportal/core/customer_pages.py); a page that does not exist
+    request replaces a token: cloudportal/fragments.py); a page that does not exist
     is a 404, never kept."""
     number = request.GET.get("page", 1)
 
