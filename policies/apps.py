@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class PoliciesConfig(AppConfig):
     name = "policies"
     verbose_name = _("Privacy statements")
+
+    def ready(self) -> None:
+        from cloudportal.cache import read_ahead
+
+        from .selectors import STATE_CACHE_KEY
+
+        # The statement gate reads the state on every page: it comes with the
+        # request's first cache read (cloudportal/cache.py).
+        read_ahead(STATE_CACHE_KEY)

@@ -11,8 +11,17 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Every app declares its personal data in <app>/privacy.py.
         autodiscover_modules("privacy")
-        from cloudportal.fragments import models_watched
+        from django.core.signals import request_finished, request_started
+
+        from cloudportal import cache
+        from cloudportal.fragments import EVERYONE_KEY, NEXT_CHANGE_KEY, models_watched
         from cloudportal.privacy import categories
+
+        # Each request reads a key from the cache once; everyone's page token and the
+        # moment of the next change come with its first read (cloudportal/cache.py).
+        request_started.connect(cache.request_begun, dispatch_uid="cache.request_begun")
+        request_finished.connect(cache.request_ended, dispatch_uid="cache.request_ended")
+        cache.read_ahead(EVERYONE_KEY, NEXT_CHANGE_KEY)
 
         # What a customer's cached page parts show changes with every save and delete
         # of the registry's models (cloudportal/fragments.py).

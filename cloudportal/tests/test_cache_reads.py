@@ -1,0 +1,102 @@
+"""Within a request, each cache key is read from Redis once (cloudportal/cache.py): a
+write from this process is seen at once, the read-ahead keys come with the first
+read, and a kept signed-in page costs three round trips; outside requests, every
+read goes to Redis."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+
+from accounts.tests.factories import VerifiedUserFactory
+from cloudportal import cache as cache_module
+
+pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def round_trips():
+    """The Redis commands sent while inside, by name."""
+    sent: list[str] = []
+    client = cache._cache.get_client()
+    original = client.execute_command
+
+    def counted(*args, **options):
+        sent.append(args[0])
+        return original(*args, **options)
+
+    client.execute_command = counted
+    try:
+        yield sent
+    finally:
+        del client.execute_command
+
+
+@contextmanager
+def in_a_request():
+    request_started.send(sender=None)
+    try:
+        yield
+    finally:
+        request_finished.send(sender=None)
+
+
+def elsewhere_set(key: str, value) -> None:
+    """What another process writes: straight to Redis, past this process's reads."""
+    client = cache._cache.get_client(write=True)
+    client.set(cache.make_key(key), cache._cache._serializer.dumps(value))
+
+
+def test_a_request_reads_a_key_once_and_sees_its_own_writes():
+    cache.set("reads:a", 1)
+    with in_a_request(), round_trips() as sent:
+        assert cache.get("reads:a") == 1
+        elsewhere_set("reads:a", 2)
+        assert cache.get("reads:a") == 1, "read again within the request"
+        assert cache.get_many(["reads:a"]) == {"reads:a": 1}
+        reads = [command for command in sent if command in ("GET", "MGET")]
+        cache.set("reads:a", 3)
+        assert cache.get("reads:a") == 3
+        cache.delete_many(key for key in ["reads:a"])
+        assert cache.get("reads:a") is None
+        assert cache.add("reads:a", 4)
+        assert cache.get("reads:a") == 4
+        cache.incr("reads:a")
+        assert cache.get("reads:a") == 5
+    assert reads == ["MGET"]
+    # The next request reads afresh.
+    elsewhere_set("reads:a", 6)
+    with in_a_request():
+        assert cache.get("reads:a") == 6
+
+
+def test_outside_a_request_every_read_goes_to_redis():
+    cache.set("reads:b", 1)
+    assert cache.get("reads:b") == 1
+    elsewhere_set("reads:b", 2)
+    assert cache.get("reads:b") == 2
+
+
+def test_the_read_ahead_keys_come_with_the_first_read(monkeypatch):
+    monkeypatch.setattr(cache_module, "_read_ahead", ["reads:ahead"])
+    cache.set("reads:ahead", "state")
+    with in_a_request(), round_trips() as sent:
+        assert cache.get("reads:c", "none") == "none"
+        assert cache.get("reads:ahead") == "state"
+        assert cache.get_many(["reads:c", "reads:ahead"]) == {"reads:ahead": "state"}
+    assert sent == ["MGET"]
+
+
+def test_a_kept_dashboard_costs_three_round_trips(client):
+    """The session (with everyone's token, the moment of the next change and the
+    statement's state), the user with the customer's token, the page."""
+    client.force_login(VerifiedUserFactory())
+    client.get("/")
+    client.get("/")
+    with round_trips() as sent:
+        response = client.get("/")
+    assert response.status_code == 200
+    assert sent == ["MGET", "MGET", "MGET"]
