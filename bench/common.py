@@ -161,6 +161,11 @@ def django_setup(db_name: str) -> None:
             cursor.execute("CREATE TABLE bench_schema (fingerprint text NOT NULL)")
             cursor.execute("INSERT INTO bench_schema VALUES (%s)", [fingerprint])
         say(f"created and migrated database {db_name} in {t.seconds:.1f} s")
+    # Every benchmark uses the same Redis database (REDIS_URL): what it holds was kept
+    # for another bench database (its statement's state, its kept pages and users).
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 def vacuum_analyze(*tables: str, checkpoint: bool = False) -> None:
