@@ -19,10 +19,18 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 
-from cloudportal.fragments import kept
+from cloudportal.cache import OWNER
+from cloudportal.fragments import customer_token_key, kept, kept_key
 
 #: A kept user is read again from the database after this, at the latest.
 USER_KEPT_SECONDS = 300
+
+
+def kept_user_keys() -> list[str]:
+    """The cache keys `get_user` reads for a customer, OWNER in the place of their id:
+    their token and the kept user (accounts/middleware.py reads them with the
+    session)."""
+    return [customer_token_key(OWNER), kept_key("user", user_id=OWNER, parts=())]
 
 
 class _KeptUser:

@@ -14,8 +14,10 @@ Within a request, each key is read from Redis once (on this machine a round trip
 costs about a tenth of a millisecond, a third of a kept page's time): what the
 request has read is remembered until it ends, a write from this process forgets the
 keys it writes, and the keys every request reads (`read_ahead`: everyone's page
-token, the statement's state) come back with the request's first read, so a kept
-signed-in page costs three round trips (the session, the user, the page). A change
+token, the statement's state) come back with the request's first read, with the
+keys named after what a key holds (`read_through`: the session's customer's token
+and kept user), so a kept signed-in page costs two round trips (that, and the
+page). A change
 made by another process while a request is answered is seen by the next request, as
 if the request had read everything at its start. Outside requests (tasks, commands)
 every read goes to Redis.
@@ -24,6 +26,7 @@ every read goes to Redis.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -45,14 +48,47 @@ _request_reads: ContextVar[dict | None] = ContextVar("cache_request_reads", defa
 _read_ahead: list[str] = []
 
 
+#: What this request's first read also reads through an owner (see `read_through`).
+_request_through: ContextVar[tuple[str, Callable[[], list[str]]] | None] = ContextVar(
+    "cache_request_through", default=None
+)
+OWNER = "{owner}"
+#: MGET of KEYS; then, if the last of them holds a value (an owner's id), MGET of
+#: ARGV with OWNER replaced by that value. One round trip for keys whose names
+#: depend on what another key holds (which only the portal writes: an integer).
+_READ_THROUGH = """
+local values = redis.call('MGET', unpack(KEYS))
+local owner = values[#KEYS]
+if owner and #ARGV > 0 then
+  local named = {}
+  for i, template in ipairs(ARGV) do
+    named[i] = (string.gsub(template, '{owner}', owner))
+  end
+  local more = redis.call('MGET', unpack(named))
+  for i = 1, #ARGV do
+    values[#KEYS + i] = more[i]
+  end
+end
+return values
+"""
+
+
 def read_ahead(*keys: str) -> None:
     """Read these keys with the first cache read of every request."""
     _read_ahead.extend(key for key in keys if key not in _read_ahead)
 
 
+def read_through(owner: str, named: Callable[[], list[str]]) -> None:
+    """With this request's first read, read the key `owner` too and, if it holds an
+    id, the keys `named()` gives (evaluated then) with OWNER replaced by that id: in
+    the same round trip (a Lua script)."""
+    _request_through.set((owner, named))
+
+
 def request_begun(**kwargs) -> None:
     """request_started: remember this request's reads."""
     _request_reads.set({})
+    _request_through.set(None)
 
 
 def request_ended(**kwargs) -> None:
@@ -87,6 +123,7 @@ class TolerantRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedClientRedisCache
+        self._through = None
 
     def get(self, key, default=None, version=None):
         reads = _request_reads.get()
@@ -123,11 +160,35 @@ class TolerantRedisCache(RedisCache):
             reads[_AHEAD_READ] = True
             wanted.update({key: self.make_key(key) for key in _read_ahead if key not in wanted})
             wanted = {key: name for key, name in wanted.items() if name not in reads}
+            through = _request_through.get()
+            if through is not None:
+                self._read_through(reads, list(wanted.values()), *through)
+                wanted = {}
         if wanted:
             found = self._get_many(list(wanted), version)
             for key, name in wanted.items():
                 reads[name] = found.get(key, _MISSING)
         return [reads[name] for name in made]
+
+    def _read_through(self, reads: dict, made: list[str], owner: str, named: Callable[[], list[str]]) -> None:
+        owner_key = self.make_key(owner)
+        templates = [self.make_key(key) for key in named()]
+        client = self._cache.get_client()
+        if self._through is None:
+            self._through = client.register_script(_READ_THROUGH)
+        try:
+            values = self._through(keys=[*made, owner_key], args=templates, client=client)
+        except UNREACHABLE as exc:
+            _unreachable("read_through", exc)
+            values = []
+        values += [None] * (len(made) + 1 + len(templates) - len(values))
+        loads = self._cache._serializer.loads
+        for name, value in zip([*made, owner_key], values, strict=False):
+            reads[name] = _MISSING if value is None else loads(value)
+        found = reads[owner_key]
+        if isinstance(found, int):  # what an owner key holds; anything else names nothing
+            for template, value in zip(templates, values[len(made) + 1 :], strict=True):
+                reads[template.replace(OWNER, str(found))] = _MISSING if value is None else loads(value)
 
     def _forget(self, keys, version=None) -> None:
         reads = _request_reads.get()

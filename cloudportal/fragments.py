@@ -80,7 +80,8 @@ MANY_ROWS_MODELS = {"accounts.ActivityEvent", "core.OutboundEmail"}
 _NOT_RENDERING = {"bench", "backups", "staticfiles", "static", "node_modules", "scripts"}
 
 
-def _customer_key(user_id: int) -> str:
+def customer_token_key(user_id: int | str) -> str:
+    """The cache key of the customer's token (`user_id` may be a placeholder)."""
     return f"fragments:customer:{user_id}"
 
 
@@ -97,13 +98,13 @@ def _replaced(keys: list[str]) -> None:
 
 def customer_changed(*user_ids: int | None) -> None:
     """Something the customers' pages show has changed (or is about to commit)."""
-    _replaced([_customer_key(u) for u in {u for u in user_ids if u is not None}])
+    _replaced([customer_token_key(u) for u in {u for u in user_ids if u is not None}])
 
 
 def customers_changed_on_commit(user_ids: Iterable[int]) -> None:
     """`customer_changed` for many customers, once the transaction commits only
     (ingest: one cache round trip a batch, after it)."""
-    keys = [_customer_key(u) for u in set(user_ids)]
+    keys = [customer_token_key(u) for u in set(user_ids)]
     if keys:
         transaction.on_commit(lambda: _tokens_replace(keys))
 
@@ -186,6 +187,14 @@ def _shown_settings() -> tuple:
     return tuple(portal(None).values())
 
 
+def kept_key(name: str, *, user_id: int | str, parts: Iterable[object]) -> str:
+    """The cache key of what `kept` keeps (`user_id` may be a placeholder)."""
+    day = timezone.localdate().isoformat()
+    shown = (release(), *_shown_settings(), get_language(), day, *parts)
+    named = hashlib.blake2b(":".join(str(p) for p in shown).encode(), digest_size=8)
+    return f"fragment:{name}:{user_id}:{named.hexdigest()}"
+
+
 def kept(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[], T], timeout: int | None = None) -> T:
     """This customer's `name` as `build()` makes it (from the primary database), from
     the cache while nothing it shows has changed: one cache round trip when kept.
@@ -194,11 +203,8 @@ def kept(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[]
     local date and `parts`; the entry holds the tokens it was built under (the
     customer's and everyone's), read before the build, and counts only while they are
     the current ones. It expires after `timeout` seconds (FRAGMENT_CACHE_SECONDS)."""
-    day = timezone.localdate().isoformat()
-    shown = (release(), *_shown_settings(), get_language(), day, *parts)
-    named = hashlib.blake2b(":".join(str(p) for p in shown).encode(), digest_size=8)
-    key = f"fragment:{name}:{user_id}:{named.hexdigest()}"
-    tokens, found = _tokens([_customer_key(user_id), EVERYONE_KEY], [key])
+    key = kept_key(name, user_id=user_id, parts=parts)
+    tokens, found = _tokens([customer_token_key(user_id), EVERYONE_KEY], [key])
     entry = found.get(key)
     if entry is not None and entry[0] == tokens:
         return entry[1]

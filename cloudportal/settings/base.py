@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "cloudportal.core.middleware.HealthCheckMiddleware",
     "cloudportal.core.csp.KeptPolicyCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.SessionOwnerMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -90,13 +90,45 @@ def test_the_read_ahead_keys_come_with_the_first_read(monkeypatch):
     assert sent == ["MGET"]
 
 
-def test_a_kept_dashboard_costs_three_round_trips(client):
-    """The session (with everyone's token, the moment of the next change and the
-    statement's state), the user with the customer's token, the page."""
-    client.force_login(VerifiedUserFactory())
+def test_a_kept_dashboard_costs_two_round_trips(client):
+    """The session with everyone's token, the moment of the next change, the
+    statement's state, and (through the session's owner) the customer's token and
+    the kept user; then the page."""
+    user = VerifiedUserFactory()
+    client.force_login(user)
     client.get("/")
     client.get("/")
     with round_trips() as sent:
         response = client.get("/")
     assert response.status_code == 200
-    assert sent == ["MGET", "MGET", "MGET"]
+    assert response.wsgi_request.user == user
+    assert sent == ["EVALSHA", "MGET"]
+
+
+def test_a_session_without_its_owner_key_costs_one_round_trip_more_and_writes_it(client):
+    user = VerifiedUserFactory()
+    client.force_login(user)
+    client.get("/")
+    client.get("/")
+    owner = f"accounts:session-owner:{client.session.session_key}"
+    cache.delete(owner)
+    with round_trips() as sent:
+        assert client.get("/").wsgi_request.user == user
+    assert sent == ["EVALSHA", "MGET", "MGET", "SET"], sent
+    assert cache.get(owner) == user.pk
+
+
+def test_an_owner_key_naming_someone_else_changes_nothing(client):
+    """The owner key only says which keys to read with the session: the user is
+    the session's own."""
+    user, other = VerifiedUserFactory(), VerifiedUserFactory()
+    client.force_login(other)
+    client.get("/")  # the other customer's token and kept user are in the cache
+    client.force_login(user)
+    client.get("/")
+    owner = f"accounts:session-owner:{client.session.session_key}"
+    cache.set(owner, other.pk)
+    response = client.get("/")
+    assert response.wsgi_request.user == user
+    assert 'data-page="dashboard"' in response.content.decode()
+    assert cache.get(owner) == user.pk, "the owner key is put right"

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def token_of(user_id: int | None = None) -> str | None:
-    key = fragments.EVERYONE_KEY if user_id is None else fragments._customer_key(user_id)
+    key = fragments.EVERYONE_KEY if user_id is None else fragments.customer_token_key(user_id)
     return cache.get(key)
 
 
@@ -55,7 +55,7 @@ def test_a_change_replaces_the_token_at_once_and_again_when_it_commits(django_ca
 def test_a_lost_token_is_replaced_by_a_new_one_never_an_old_one():
     calls: list = []
     built(3, calls)
-    cache.delete(fragments._customer_key(3))
+    cache.delete(fragments.customer_token_key(3))
     built(3, calls)
     assert len(calls) == 2
 
