@@ -104,7 +104,7 @@ class ReusedClientRedisCache(RedisCacheClient):
     """Django's Redis cache client, but with one `redis.Redis` per connection pool
     instead of a new one for every operation: building one copies its table of
     response callbacks (about 170 entries), a third of a millisecond each time, and
-    a signed-in page asks the cache four or five times. A `redis.Redis` is safe to
+    every request asks the cache at least once. A `redis.Redis` is safe to
     share between threads; its pool hands each command a connection."""
 
     def __init__(self, *args, **kwargs):
