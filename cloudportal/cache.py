@@ -10,17 +10,16 @@ is logged with the operation only (no key: keys can hold a session id). Rate lim
 do not apply during such an outage (refusing instead would keep every customer from
 signing in): that is the price of the portal staying up.
 
-Within a request, each key is read from Redis once (on this machine a round trip
-costs about a tenth of a millisecond, a third of a kept page's time): what the
-request has read is remembered until it ends, a write from this process forgets the
-keys it writes, and the keys every request reads (`read_ahead`: everyone's page
-token, the statement's state) come back with the request's first read, with the
+Within a request, each key is read from Redis once (a round trip costs about a tenth
+of a millisecond on a two-core development machine, a tenth of a kept page's time):
+what the request has read is remembered until it ends, a write from this process
+forgets the keys it writes, and the request's first read also brings the keys every
+request reads (`read_ahead`: everyone's page token, the statement's state) and the
 keys named after what a key holds (`read_through`: the session's customer's token
-and kept user), so a kept signed-in page costs two round trips (that, and the
-page). A change
-made by another process while a request is answered is seen by the next request, as
-if the request had read everything at its start. Outside requests (tasks, commands)
-every read goes to Redis.
+and kept user). A kept signed-in page so costs two round trips: that first read,
+then the page. A change made by another process while a request is answered is seen
+by the next request, as if the request had read everything at its start. Outside
+requests (tasks, commands) every read goes to Redis.
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ _read_ahead: list[str] = []
 _request_through: ContextVar[tuple[str, Callable[[], list[str]]] | None] = ContextVar(
     "cache_request_through", default=None
 )
+#: The owner's place in a key `read_through` names (_READ_THROUGH spells it too).
 OWNER = "{owner}"
 #: MGET of KEYS; then, if the last of them holds a value (an owner's id), MGET of
 #: ARGV with OWNER replaced by that value. One round trip for keys whose names

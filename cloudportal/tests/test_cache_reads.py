@@ -1,7 +1,7 @@
 """Within a request, each cache key is read from Redis once (cloudportal/cache.py): a
 write from this process is seen at once, the read-ahead keys come with the first
-read, and a kept signed-in page costs three round trips; outside requests, every
-read goes to Redis."""
+read, and a kept signed-in page costs two round trips; outside requests, every read
+goes to Redis."""
 
 from __future__ import annotations
 

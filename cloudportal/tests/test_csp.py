@@ -27,7 +27,7 @@ def test_a_changed_setting_changes_the_header(client, settings):
 
 
 def test_a_response_with_a_policy_of_its_own_keeps_it():
-    middleware = KeptPolicyCSPMiddleware(lambda request: response)
+    middleware = KeptPolicyCSPMiddleware(lambda request: HttpResponse())
     response = HttpResponse("map")
     response._csp_update = {"img-src": ["https://maps.example.net"]}
     request = RequestFactory().get("/map/")
