@@ -3,7 +3,8 @@ from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.utils import translation
 
-from cloudportal.cache import read_through
+from cloudportal.cache import OWNER, read_through
+from cloudportal.core.customer_pages import page_pointer
 from cloudportal.core.gates import STATEMENT_PAGES, WAYS_OUT, Gate
 
 from .backends import kept_user_keys
@@ -14,9 +15,9 @@ def _owner_key(session_key: str) -> str:
 
 
 class SessionOwnerMiddleware:
-    """A signed-in request's session, its customer's token and its kept user in one
-    round trip to the cache instead of two (cloudportal/cache.py, `read_through`):
-    each session key names its customer under a key of its own, written on the
+    """A signed-in request's session, its customer's token, its kept user and the
+    page kept for them at this path (through its pointer, `page_pointer`) in one
+    round trip to the cache (cloudportal/cache.py, `read_through`): each session key names its customer under a key of its own, written on the
     session's first signed-in request. It is only a hint of which keys to read: the
     user is still the one the session names (the keys read for another customer
     would not be asked for), and a session key never changes hands (Django gives a
@@ -28,7 +29,8 @@ class SessionOwnerMiddleware:
     def __call__(self, request):
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if session_key:
-            read_through(_owner_key(session_key), kept_user_keys)
+            pointer = page_pointer(request, OWNER) if request.method in ("GET", "HEAD") else ""
+            read_through(_owner_key(session_key), kept_user_keys, pointer)
         response = self.get_response(request)
         session = getattr(request, "session", None)
         if session_key and session is not None and session.accessed and session.session_key == session_key:

@@ -16,10 +16,11 @@ what the request has read is remembered until it ends, a write from this process
 forgets the keys it writes, and the request's first read also brings the keys every
 request reads (`read_ahead`: everyone's page token, the statement's state) and the
 keys named after what a key holds (`read_through`: the session's customer's token
-and kept user). A kept signed-in page so costs two round trips: that first read,
-then the page. A change made by another process while a request is answered is seen
-by the next request, as if the request had read everything at its start. Outside
-requests (tasks, commands) every read goes to Redis.
+and kept user, and the key a pointer written by `point` names: the page kept for
+the customer at that path). A kept signed-in page so costs one round trip. A change
+made by another process while a request is answered is seen by the next request, as
+if the request had read everything at its start. Outside requests (tasks, commands)
+every read goes to Redis.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -48,25 +50,34 @@ _read_ahead: list[str] = []
 
 
 #: What this request's first read also reads through an owner (see `read_through`).
-_request_through: ContextVar[tuple[str, Callable[[], list[str]]] | None] = ContextVar(
+_request_through: ContextVar[tuple[str, Callable[[], list[str]], str] | None] = ContextVar(
     "cache_request_through", default=None
 )
 #: The owner's place in a key `read_through` names (_READ_THROUGH spells it too).
 OWNER = "{owner}"
 #: MGET of KEYS; then, if the last of them holds a value (an owner's id), MGET of
-#: ARGV with OWNER replaced by that value. One round trip for keys whose names
-#: depend on what another key holds (which only the portal writes: an integer).
+#: ARGV[2..] with OWNER replaced by that value, and of the pointer ARGV[1] so named
+#: (unless empty); then, if the pointer holds a key's name, GET of that key. One
+#: round trip for keys whose names depend on what another key holds (which only the
+#: portal writes: an integer, a key's name).
 _READ_THROUGH = """
 local values = redis.call('MGET', unpack(KEYS))
 local owner = values[#KEYS]
-if owner and #ARGV > 0 then
+if owner and #ARGV > 1 then
   local named = {}
-  for i, template in ipairs(ARGV) do
-    named[i] = (string.gsub(template, '{owner}', owner))
+  for i = 2, #ARGV do
+    named[i - 1] = (string.gsub(ARGV[i], '{owner}', owner))
+  end
+  if ARGV[1] ~= '' then
+    named[#named + 1] = (string.gsub(ARGV[1], '{owner}', owner))
   end
   local more = redis.call('MGET', unpack(named))
-  for i = 1, #ARGV do
+  for i = 1, #named do
     values[#KEYS + i] = more[i]
+  end
+  local target = ARGV[1] ~= '' and more[#named]
+  if target then
+    values[#KEYS + #named + 1] = redis.call('GET', target)
   end
 end
 return values
@@ -78,11 +89,22 @@ def read_ahead(*keys: str) -> None:
     _read_ahead.extend(key for key in keys if key not in _read_ahead)
 
 
-def read_through(owner: str, named: Callable[[], list[str]]) -> None:
+def read_through(owner: str, named: Callable[[], list[str]], pointer: str = "") -> None:
     """With this request's first read, read the key `owner` too and, if it holds an
-    id, the keys `named()` gives (evaluated then) with OWNER replaced by that id: in
-    the same round trip (a Lua script)."""
-    _request_through.set((owner, named))
+    id, the keys `named()` gives (evaluated then) with OWNER replaced by that id, and
+    the key that `pointer` (OWNER replaced too) names, if `point` wrote it: in the same
+    round trip (a Lua script)."""
+    _request_through.set((owner, named, pointer))
+
+
+def point(pointer: str, target: str, timeout: int) -> None:
+    """Let `read_through` read `target` with the request's first read, when it is
+    given `pointer`: for a key whose name depends on more than its owner (a page's,
+    on the language, the date, the path). A pointer is only a hint: a request reads
+    through it only the key it would have read anyway, under that key's own name."""
+    backend = caches["default"]
+    if isinstance(backend, TolerantRedisCache):
+        backend.point(pointer, target, timeout)
 
 
 def request_begun(**kwargs) -> None:
@@ -170,25 +192,47 @@ class TolerantRedisCache(RedisCache):
                 reads[name] = found.get(key, _MISSING)
         return [reads[name] for name in made]
 
-    def _read_through(self, reads: dict, made: list[str], owner: str, named: Callable[[], list[str]]) -> None:
+    def _read_through(self, reads: dict, made: list[str], owner: str, named: Callable[[], list[str]], pointer: str):
         owner_key = self.make_key(owner)
         templates = [self.make_key(key) for key in named()]
+        pointer = pointer and self.make_key(pointer)
         client = self._cache.get_client()
         if self._through is None:
             self._through = client.register_script(_READ_THROUGH)
         try:
-            values = self._through(keys=[*made, owner_key], args=templates, client=client)
+            values = self._through(keys=[*made, owner_key], args=[pointer, *templates], client=client)
         except UNREACHABLE as exc:
             _unreachable("read_through", exc)
             values = []
-        values += [None] * (len(made) + 1 + len(templates) - len(values))
+        values += [None] * (len(made) + 3 + len(templates) - len(values))
         loads = self._cache._serializer.loads
         for name, value in zip([*made, owner_key], values, strict=False):
             reads[name] = _MISSING if value is None else loads(value)
         found = reads[owner_key]
-        if isinstance(found, int):  # what an owner key holds; anything else names nothing
-            for template, value in zip(templates, values[len(made) + 1 :], strict=True):
-                reads[template.replace(OWNER, str(found))] = _MISSING if value is None else loads(value)
+        if not isinstance(found, int):  # what an owner key holds; anything else names nothing
+            return
+        more = values[len(made) + 1 :]
+        for template, value in zip(templates, more, strict=False):
+            reads[template.replace(OWNER, str(found))] = _MISSING if value is None else loads(value)
+        if pointer:
+            target, value = more[len(templates)], more[len(templates) + 1]
+            reads[pointer.replace(OWNER, str(found))] = _MISSING if target is None else target.decode()
+            if target is not None:
+                reads[target.decode()] = _MISSING if value is None else loads(value)
+
+    def point(self, pointer: str, target: str, timeout: int) -> None:
+        """Write `pointer` to name `target` (as made keys, unpickled: the Lua script
+        reads it), unless this request read it naming `target` already."""
+        pointer, target = self.make_key(pointer), self.make_key(target)
+        reads = _request_reads.get()
+        if reads is not None and reads.get(pointer) == target:
+            return
+        try:
+            self._cache.get_client(write=True).set(pointer, target, ex=timeout)
+        except UNREACHABLE as exc:
+            _unreachable("point", exc)
+        if reads is not None:
+            reads[pointer] = target
 
     def _forget(self, keys, version=None) -> None:
         reads = _request_reads.get()

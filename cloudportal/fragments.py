@@ -60,6 +60,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from cloudportal.cache import point
 from cloudportal.replica import primary_reads
 
 T = TypeVar("T")
@@ -195,22 +196,43 @@ def kept_key(name: str, *, user_id: int | str, parts: Iterable[object]) -> str:
     return f"fragment:{name}:{user_id}:{named.hexdigest()}"
 
 
-def kept(name: str, *, user_id: int, parts: Iterable[object], build: Callable[[], T], timeout: int | None = None) -> T:
+def pointer_key(name: str, *, user_id: int | str, parts: Iterable[object]) -> str:
+    """The key of a pointer (`cloudportal.cache.point`) to what `kept` keeps under
+    `name` for these parts, the ones known before the customer's data is read (a
+    page's path): `user_id` may be a placeholder."""
+    named = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=8)
+    return f"fragments:pointer:{name}:{user_id}:{named.hexdigest()}"
+
+
+def kept(
+    name: str,
+    *,
+    user_id: int,
+    parts: Iterable[object],
+    build: Callable[[], T],
+    timeout: int | None = None,
+    pointer: str = "",
+) -> T:
     """This customer's `name` as `build()` makes it (from the primary database), from
     the cache while nothing it shows has changed: one cache round trip when kept.
 
     The entry's key names the release, the settings pages show, the language, the
     local date and `parts`; the entry holds the tokens it was built under (the
     customer's and everyone's), read before the build, and counts only while they are
-    the current ones. It expires after `timeout` seconds (FRAGMENT_CACHE_SECONDS)."""
+    the current ones. It expires after `timeout` seconds (FRAGMENT_CACHE_SECONDS).
+    `pointer` (a `pointer_key`) is then written to name the entry, so that a request
+    that reads through it has the entry with its first read."""
     key = kept_key(name, user_id=user_id, parts=parts)
+    timeout = timeout or settings.FRAGMENT_CACHE_SECONDS
+    if pointer:
+        point(pointer, key, timeout)
     tokens, found = _tokens([customer_token_key(user_id), EVERYONE_KEY], [key])
     entry = found.get(key)
     if entry is not None and entry[0] == tokens:
         return entry[1]
     with primary_reads():
         value = build()
-    cache.set(key, (tokens, value), timeout=timeout or settings.FRAGMENT_CACHE_SECONDS)
+    cache.set(key, (tokens, value), timeout=timeout)
     return value
 
 

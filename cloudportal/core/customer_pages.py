@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from cloudportal.fragments import kept
+from cloudportal.fragments import kept, pointer_key
 
 from .marked_pages import filled, messages_waiting, render_marked
 
@@ -45,5 +45,14 @@ def customer_page(
         user_id=request.user.pk,
         parts=page_parts,
         build=lambda: render_marked(request, template_name, context()),
+        pointer=page_pointer(request, request.user.pk),
     )
     return HttpResponse(filled(request, pieces))
+
+
+def page_pointer(request: HttpRequest, user_id: int | str) -> str:
+    """The key naming where this request's page was last kept for the customer
+    (`user_id` may be a placeholder): read with the session
+    (accounts.middleware.SessionOwnerMiddleware), it brings the kept page with the
+    request's first cache read."""
+    return pointer_key("page", user_id=user_id, parts=(request.get_full_path(),))
