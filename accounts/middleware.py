@@ -17,11 +17,12 @@ def _owner_key(session_key: str) -> str:
 class SessionOwnerMiddleware:
     """A signed-in request's session, its customer's token, its kept user and the
     page kept for them at this path (through its pointer, `page_pointer`) in one
-    round trip to the cache (cloudportal/cache.py, `read_through`): each session key names its customer under a key of its own, written on the
-    session's first signed-in request. It is only a hint of which keys to read: the
-    user is still the one the session names (the keys read for another customer
-    would not be asked for), and a session key never changes hands (Django gives a
-    new one at every sign-in and sign-out)."""
+    round trip to the cache (cloudportal/cache.py, `read_through`): each session key
+    names its customer under a key of its own, written on the session's first
+    signed-in request. It is only a hint of which keys to read: the user is still the
+    one the session names (the keys read for another customer would not be asked
+    for), and a session key never changes hands (Django gives a new one at every
+    sign-in and sign-out)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
