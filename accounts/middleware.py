@@ -1,7 +1,9 @@
 from django.conf import settings
+from django.contrib.auth.middleware import get_user
 from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 
 from cloudportal.cache import OWNER, read_through
 from cloudportal.core.customer_pages import page_pointer
@@ -42,13 +44,19 @@ class SessionOwnerMiddleware:
 
 
 class UserLanguageMiddleware:
-    """A signed-in customer's pages follow the language in their preferences."""
+    """A signed-in customer's pages follow the language in their preferences.
+
+    It is the first to look at the user, and puts the user it finds in the place of
+    Django's lazy one (`request.user`, the same object): the rest of the chain and the
+    view read it a few dozen times, each time through the lazy object's proxy."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        if isinstance(user, SimpleLazyObject):  # AuthenticationMiddleware's, which gives get_user(request)
+            request.user = user = get_user(request)
         if user is not None and user.is_authenticated and user.language:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language

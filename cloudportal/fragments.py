@@ -45,7 +45,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
@@ -188,11 +189,31 @@ def _shown_settings() -> tuple:
     return tuple(portal(None).values())
 
 
+#: (language, time zone, the settings pages show) -> (when that local day ends, the
+#: digest of what every key names then: the release, those and the local date).
+_days: dict[tuple, tuple[float, object]] = {}
+
+
+def _day_digest():
+    """A copy of the digest of what every kept key names for this request's language,
+    time zone and local date, made once per day and language in each process."""
+    now, zone = timezone.now(), timezone.get_current_timezone()
+    named = (get_language(), zone, *_shown_settings())
+    found = _days.get(named)
+    if found is None or now.timestamp() >= found[0]:
+        day = timezone.localtime(now, zone).date()
+        ends = datetime.combine(day + timedelta(days=1), dt_time(), tzinfo=zone).timestamp()
+        shown = (release(), *named[2:], named[0], day.isoformat())
+        if len(_days) >= 64:
+            _days.clear()
+        _days[named] = found = (ends, hashlib.blake2b(":".join(str(p) for p in shown).encode(), digest_size=8))
+    return found[1].copy()
+
+
 def kept_key(name: str, *, user_id: int | str, parts: Iterable[object]) -> str:
     """The cache key of what `kept` keeps (`user_id` may be a placeholder)."""
-    day = timezone.localdate().isoformat()
-    shown = (release(), *_shown_settings(), get_language(), day, *parts)
-    named = hashlib.blake2b(":".join(str(p) for p in shown).encode(), digest_size=8)
+    named = _day_digest()
+    named.update("".join(f":{p}" for p in parts).encode())
     return f"fragment:{name}:{user_id}:{named.hexdigest()}"
 
 

@@ -37,9 +37,15 @@ PATH_MARKER = f"path{_marker}"
 #: it is the token (else the path) and the text after it.
 Pieces = tuple[str, tuple[tuple[bool, str], ...]]
 
-_INDEX = {char: index for index, char in enumerate(CSRF_ALLOWED_CHARS)}
+_CHARS = CSRF_ALLOWED_CHARS
+#: (a secret's character, a shift) -> the character that many places on, cyclically.
+_SHIFTED = {
+    (char, shift): _CHARS[(index + shift) % len(_CHARS)]
+    for index, char in enumerate(_CHARS)
+    for shift in range(len(_CHARS))
+}
 #: Random bytes below this are taken (mod the alphabet's length: without a bias).
-_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)
+_BELOW = 256 - 256 % len(_CHARS)
 
 
 class _RequestWithMarker:
@@ -89,7 +95,7 @@ def filled(request: HttpRequest, pieces: Pieces) -> str:
 def _mask() -> list[int]:
     mask: list[int] = []
     while len(mask) < CSRF_SECRET_LENGTH:
-        mask += [byte % len(CSRF_ALLOWED_CHARS) for byte in secrets.token_bytes(40) if byte < _BELOW]
+        mask += [byte % len(_CHARS) for byte in secrets.token_bytes(40) if byte < _BELOW]
     return mask[:CSRF_SECRET_LENGTH]
 
 
@@ -101,6 +107,5 @@ def masked_token(request: HttpRequest) -> str:
     if secret is None:
         return get_token(request)  # no cookie yet: Django makes one
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
-    mask, chars = _mask(), CSRF_ALLOWED_CHARS
-    shifted = (chars[(_INDEX[char] + shift) % len(chars)] for char, shift in zip(secret, mask, strict=True))
-    return "".join(chars[shift] for shift in mask) + "".join(shifted)
+    mask = _mask()
+    return "".join(map(_CHARS.__getitem__, mask)) + "".join(map(_SHIFTED.__getitem__, zip(secret, mask, strict=True)))
