@@ -15,8 +15,9 @@ The markers are random per process; what is kept is the pieces, never the marker
 
 The token is what Django's `get_token` gives (a new random mask over the secret of the
 CSRF cookie, the cookie renewed), its mask drawn from one read of the system's
-randomness instead of one for each of its 32 characters (`masked_token`): a tenth of
-the time a kept page takes otherwise.
+randomness instead of one for each of its 32 characters (`masked_token`; and so is a
+new secret, for a visitor without the cookie yet): each a tenth of the time a kept
+page takes otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import secrets
 
 from django.contrib.messages import get_messages
 from django.http import HttpRequest
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
@@ -101,11 +102,12 @@ def _mask() -> list[int]:
 
 def masked_token(request: HttpRequest) -> str:
     """`django.middleware.csrf.get_token(request)`, faster: the request's CSRF secret
-    under a new mask (the mask, then each character of the secret shifted by the
-    mask's), and the cookie marked to be sent again (its expiry renewed)."""
+    (a new one, as Django makes it, when the request has no cookie yet) under a new
+    mask (the mask, then each character of the secret shifted by the mask's), and the
+    cookie marked to be sent (again: its expiry renewed)."""
     secret = request.META.get("CSRF_COOKIE")  # checked by CsrfViewMiddleware
     if secret is None:
-        return get_token(request)  # no cookie yet: Django makes one
+        secret = request.META["CSRF_COOKIE"] = "".join(map(_CHARS.__getitem__, _mask()))
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
     mask = _mask()
     return "".join(map(_CHARS.__getitem__, mask)) + "".join(map(_SHIFTED.__getitem__, zip(secret, mask, strict=True)))

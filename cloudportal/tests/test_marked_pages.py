@@ -22,11 +22,15 @@ def test_the_token_is_the_cookies_secret_under_a_new_mask_and_the_cookie_is_rene
     assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
 
 
-def test_without_a_cookie_the_token_is_djangos_with_a_new_secret():
-    request = RequestFactory().get("/")
-    token = masked_token(request)
-    assert len(request.META["CSRF_COOKIE"]) == 32
-    assert _unmask_cipher_token(token) == request.META["CSRF_COOKIE"]
+def test_without_a_cookie_a_new_secret_is_made_and_sent():
+    first, second = RequestFactory().get("/"), RequestFactory().get("/")
+    token = masked_token(first)
+    secret = first.META["CSRF_COOKIE"]
+    assert len(secret) == 32 and set(secret) <= set(CSRF_ALLOWED_CHARS)
+    assert _unmask_cipher_token(token) == secret
+    assert first.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    masked_token(second)
+    assert second.META["CSRF_COOKIE"] != secret
 
 
 def test_the_mask_is_drawn_evenly_from_the_alphabet(monkeypatch):

@@ -110,6 +110,21 @@ def test_the_language_switch_of_the_page_from_memory_carries_a_valid_token(clien
     assert '<html lang="fr">' in _page(client, language="en")
 
 
+def test_a_first_visits_token_goes_with_the_new_cookie_it_sets(client):
+    """Without a CSRF cookie yet, the page makes a new secret (marked_pages.masked_token),
+    sends it as the cookie, and its forms' token is that secret's."""
+    _versions()
+    client.handler.enforce_csrf_checks = True
+    assert "csrftoken" not in client.cookies
+    page = _page(client)
+    assert client.cookies["csrftoken"].value
+    token = TOKEN.search(page).group(0).split('value="')[1].rstrip('"')
+    response = client.post(
+        reverse("set_language"), {"language": "fr", "next": "/privacy/", "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+
+
 def test_a_message_waiting_is_shown_once(client):
     _versions()
     client.force_login(VerifiedUserFactory())
