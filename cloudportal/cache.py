@@ -35,6 +35,9 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cloudportal import process_copies
+from cloudportal.process_copies import copies
+
 logger = logging.getLogger(__name__)
 
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
@@ -146,6 +149,45 @@ class TolerantRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ReusedClientRedisCache
         self._through = None
+        self._copied: tuple[int, frozenset] = (0, frozenset())
+
+    def _copied_names(self) -> frozenset:
+        """The made names of the keys kept in each process."""
+        count, names = self._copied
+        if count != len(process_copies.COPIED):
+            names = frozenset(self.make_key(key) for key in process_copies.COPIED)
+            self._copied = (len(process_copies.COPIED), names)
+        return names
+
+    def _from_copies(self, reads: dict, wanted: dict) -> dict:
+        """`wanted` without the keys this process holds a copy of (put in `reads`)."""
+        copied = self._copied_names()
+        if not copied or copied.isdisjoint(wanted.values()):
+            return wanted
+        copies.listen(self._servers[0])
+        left = {}
+        for key, name in wanted.items():
+            value = copies.get(name) if name in copied else process_copies.NONE
+            if value is process_copies.NONE:
+                left[key] = name
+            else:
+                reads[name] = value
+        return left
+
+    def _keep_copies(self, reads: dict, names, generation: int) -> None:
+        for name in self._copied_names().intersection(names):
+            if reads.get(name, _MISSING) is not _MISSING:
+                copies.keep(name, reads[name], generation)
+
+    def _announce(self, keys, version=None) -> None:
+        """After a write: the copied keys among `keys` (all of them: None) changed."""
+        copied = self._copied_names()
+        if not copied:
+            return
+        names = [process_copies.EVERY_KEY] if keys is None else [self.make_key(k, version) for k in keys]
+        names = [name for name in names if name in copied or name == process_copies.EVERY_KEY]
+        if names:
+            process_copies.changed(self._cache.get_client(write=True), names)
 
     def get(self, key, default=None, version=None):
         reads = _request_reads.get()
@@ -177,19 +219,24 @@ class TolerantRedisCache(RedisCache):
         """The values of `keys` (or _MISSING), from what this request has read, the
         others in one round trip (with the read-ahead keys on the request's first)."""
         made = [self.make_key(key, version) for key in keys]
-        wanted = {key: name for key, name in zip(keys, made, strict=True) if name not in reads}
-        if _AHEAD_READ not in reads and version is None:
+        wanted = self._from_copies(
+            reads, {key: name for key, name in zip(keys, made, strict=True) if name not in reads}
+        )
+        generation = copies.generation()
+        if wanted and _AHEAD_READ not in reads and version is None:
             reads[_AHEAD_READ] = True
             wanted.update({key: self.make_key(key) for key in _read_ahead if key not in wanted})
-            wanted = {key: name for key, name in wanted.items() if name not in reads}
+            wanted = self._from_copies(reads, {key: name for key, name in wanted.items() if name not in reads})
             through = _request_through.get()
             if through is not None:
                 self._read_through(reads, list(wanted.values()), *through)
+                self._keep_copies(reads, wanted.values(), generation)
                 wanted = {}
         if wanted:
             found = self._get_many(list(wanted), version)
             for key, name in wanted.items():
                 reads[name] = found.get(key, _MISSING)
+            self._keep_copies(reads, wanted.values(), generation)
         return [reads[name] for name in made]
 
     def _read_through(self, reads: dict, made: list[str], owner: str, named: Callable[[], list[str]], pointer: str):
@@ -250,13 +297,16 @@ class TolerantRedisCache(RedisCache):
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         self._forget([key], version)
         try:
-            return super().add(key, value, timeout, version)
+            added = super().add(key, value, timeout, version)
         except UNREACHABLE as exc:
             # As if added: no other process can hold the key in a cache nobody reaches.
             # A lock taken with add (allauth's rate limits) is then taken, and the limit
             # allows: refusing would keep every customer from signing in.
             _unreachable("add", exc)
             return True
+        if added:
+            self._announce([key], version)
+        return added
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         self._forget([key], version)
@@ -264,14 +314,17 @@ class TolerantRedisCache(RedisCache):
             super().set(key, value, timeout, version)
         except UNREACHABLE as exc:
             _unreachable("set", exc)
+        self._announce([key], version)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
         self._forget(data, version)
         try:
-            return super().set_many(data, timeout, version)
+            failed = super().set_many(data, timeout, version)
         except UNREACHABLE as exc:
             _unreachable("set_many", exc)
-            return list(data)
+            failed = list(data)
+        self._announce(data, version)
+        return failed
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
         try:
@@ -283,10 +336,12 @@ class TolerantRedisCache(RedisCache):
     def delete(self, key, version=None):
         self._forget([key], version)
         try:
-            return super().delete(key, version)
+            deleted = super().delete(key, version)
         except UNREACHABLE as exc:
             _unreachable("delete", exc)
-            return False
+            deleted = False
+        self._announce([key], version)
+        return deleted
 
     def delete_many(self, keys, version=None):
         keys = list(keys)
@@ -295,17 +350,22 @@ class TolerantRedisCache(RedisCache):
             super().delete_many(keys, version)
         except UNREACHABLE as exc:
             _unreachable("delete_many", exc)
+        self._announce(keys, version)
 
     def incr(self, key, delta=1, version=None):
         self._forget([key], version)
-        return super().incr(key, delta, version)
+        value = super().incr(key, delta, version)
+        self._announce([key], version)
+        return value
 
     def clear(self):
         reads = _request_reads.get()
         if reads:
             reads.clear()
         try:
-            return super().clear()
+            cleared = super().clear()
         except UNREACHABLE as exc:
             _unreachable("clear", exc)
-            return False
+            cleared = False
+        self._announce(None)
+        return cleared
