@@ -65,7 +65,8 @@ def test_both_pages_draw_svg_charts_with_a_table_of_the_daily_usage_numbers(clie
         daily = chart_html(content, "daily-data")
         assert '<svg class="chart-svg"' in daily and 'role="img"' in daily
         assert "<title" in daily and "<desc" in daily and "<details" in daily and "<table" in daily
-        assert "<rect" in daily
+        # Each series' bars in one path: the laptop's and the phone's.
+        assert daily.count('<path class="chart-series-') == 2
         # Per device, then the total: 4 MB for the laptop, 1 MB for the phone.
         assert row(daily, date_format(today, "DATE_FORMAT")) == [size(4 * 2**20), size(2**20), size(5 * 2**20)]
         assert row(chart_html(content, "daily-time"), date_format(today, "DATE_FORMAT")) == [
@@ -182,3 +183,5 @@ def test_the_axis_goes_up_to_a_round_value_above_the_highest_bar(customer):
     # The highest bar reaches 1100/2048 of the plot's height.
     (bar,) = [bar for bar in data.bars]
     assert float(bar.height) == pytest.approx((200 - 12 - 28) * 1100 / 2048, abs=0.01)
+    # Drawn as a path that goes round the same rectangle.
+    assert data.shapes == [(bar.css, f"M{bar.x} {bar.y}h{bar.width}v{bar.height}h-{bar.width}z")]

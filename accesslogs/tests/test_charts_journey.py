@@ -49,7 +49,7 @@ def test_the_charts_draw_under_the_csp_fit_a_phone_and_read_as_a_table(page, por
             for path in ("/", "/devices/"):
                 page.goto(f"{portal.url}{path}")
                 chart = page.locator("#chart-daily-data")
-                expect(chart.locator("svg[role=img] rect.chart-series-2").first).to_be_attached()
+                expect(chart.locator("svg[role=img] path.chart-series-2").first).to_be_attached()
                 assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (path, width)
                 if SHOTS:
                     page.screenshot(
