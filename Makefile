@@ -1,8 +1,8 @@
 # CloudPortal. `make run` serves the portal embedded; `make test` is what CI runs.
 # The venv's interpreter: the system's Python 3.11 where there is one (Debian's is
-# linked statically, built with LTO and profile-guided optimisation), else python3. A
-# build that links libpython as a shared library (pyenv's default) spends about a
-# quarter more CPU on every page (README, "Speed").
+# linked statically), else python3. A build that links libpython as a shared library
+# (pyenv's default) spent about a quarter more CPU on every page here (README,
+# "Production").
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
