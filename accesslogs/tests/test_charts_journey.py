@@ -12,7 +12,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accesslogs.models import DailyUsage
-from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, VerifiedUserFactory
 from accounts.tests.test_journeys import sign_in
 from cloudportal.tests.test_accessibility import _serious
@@ -43,11 +42,15 @@ def test_the_charts_draw_under_the_csp_fit_a_phone_and_read_as_a_table(page, por
         )
     sign_in(page, portal.url, customer.email, DEFAULT_PASSWORD)
     for language in ("en", "fr"):
-        User.objects.filter(pk=customer.pk).update(language=language)
+        # Saved, as the preferences form saves it: a queryset update would leave the
+        # kept user and pages (cloudportal/fragments.py) in the other language.
+        customer.language = language
+        customer.save(update_fields=["language"])
         for width in (390, 1280):
             page.set_viewport_size({"width": width, "height": 900})
             for path in ("/", "/devices/"):
                 page.goto(f"{portal.url}{path}")
+                expect(page.locator("html")).to_have_attribute("lang", language)
                 chart = page.locator("#chart-daily-data")
                 expect(chart.locator("svg[role=img] path.chart-series-2").first).to_be_attached()
                 assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (path, width)
