@@ -1,9 +1,10 @@
 # CloudPortal. `make run` serves the portal embedded; `make test` is what CI runs.
-# The venv's interpreter: the system's Python 3.11 where there is one (Debian's is
-# linked statically), else python3. A build that links libpython as a shared library
-# (pyenv's default) spent about a quarter more CPU on every page here (README,
-# "Production").
-PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3)
+# The venv's interpreter: the system's Python 3.11 where it can make one (Debian's is
+# linked statically; without its python3.11-venv package it cannot), else python3. A
+# build that links libpython as a shared library (pyenv's default) spent about a
+# quarter more CPU on every page here (README, "Production").
+SYSTEM_PYTHON ?= /usr/bin/python3.11
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo $(SYSTEM_PYTHON) || echo python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
